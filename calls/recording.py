@@ -1,0 +1,85 @@
+"""Engine events and actions → history events, with sensitive values masked before storage."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, fields
+from datetime import datetime
+from typing import Any, Final
+
+from config.menu import CollectNode, Menu
+from history.store import NewEvent
+from ivr import actions as act
+from ivr import events as ev
+
+MASK: Final = "*"
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def mask(value: str) -> str:
+    """A masked value that keeps only its length, so supervisors see that digits were entered."""
+    return MASK * len(value)
+
+
+def event_type(thing: object) -> str:
+    """The history event type of an engine event or action: ``DigitsEntered`` → ``digits_entered``."""
+    return _CAMEL.sub("_", type(thing).__name__).lower()
+
+
+def is_sensitive_node(menu: Menu, node_id: str) -> bool:
+    """Whether input at ``node_id`` must never be stored in clear."""
+    node = menu.nodes.get(node_id)
+    return isinstance(node, CollectNode) and node.sensitive
+
+
+def incoming(menu: Menu, node_id: str, event: ev.Event) -> NewEvent:
+    """The history event of what happened to the call, masked if it was sensitive input."""
+    payload = {f.name: _jsonable(getattr(event, f.name)) for f in fields(event) if f.name != "at"}
+    if isinstance(event, ev.DigitsEntered | ev.SpeechRecognized) and is_sensitive_node(
+        menu, node_id
+    ):
+        for key in ("digits", "transcript"):
+            if key in payload:
+                payload[key] = mask(str(payload[key]))
+        payload["masked"] = True
+    payload["node"] = node_id
+    return NewEvent(type=event_type(event), payload=payload, at=event.at)
+
+
+def outgoing(menu: Menu, actions: Iterable[act.Action], at: datetime) -> list[NewEvent]:
+    """History events for what the engine decided, in order."""
+    return [NewEvent(type=event_type(a), payload=_action_payload(menu, a), at=at) for a in actions]
+
+
+def outcome_of(actions: Iterable[act.Action]) -> str | None:
+    """The last outcome the engine declared, if any."""
+    outcome = None
+    for action in actions:
+        if isinstance(action, act.Outcome):
+            outcome = action.outcome
+    return outcome
+
+
+def scrub(variables: Mapping[str, str], menu: Menu) -> dict[str, str]:
+    """Variables with every sensitive collected value masked (for a call that has ended)."""
+    sensitive = {
+        n.variable for n in menu.nodes.values() if isinstance(n, CollectNode) and n.sensitive
+    }
+    return {k: mask(v) if k in sensitive else v for k, v in variables.items()}
+
+
+def _action_payload(menu: Menu, action: act.Action) -> dict[str, Any]:
+    payload = {k: _jsonable(v) for k, v in asdict(action).items()}
+    if isinstance(action, act.ValueCollected) and action.sensitive:
+        payload["value"] = mask(action.value)
+    if isinstance(action, act.InputRejected) and is_sensitive_node(menu, action.node):
+        payload["value"] = None if action.value is None else mask(action.value)
+    return payload
+
+
+def _jsonable(value: object) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

@@ -1,0 +1,1 @@
+"""Settings and menus: what an operator configures and what an admin writes."""

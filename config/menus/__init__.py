@@ -1,0 +1,1 @@
+"""Menus shipped with voicedesk."""

@@ -1,0 +1,1 @@
+"""The shared interaction history: customers, interactions, events, live call rows."""

@@ -1,0 +1,1 @@
+"""The pure IVR domain: menu flow, call state, events and actions; no I/O."""

@@ -1,0 +1,86 @@
+"""What happens to a call, as the engine sees it: frozen values, no wire formats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class CallStarted:
+    """A new inbound call reached the menu."""
+
+    at: datetime
+    caller: str
+    called: str
+
+
+@dataclass(frozen=True)
+class DigitsEntered:
+    """The caller pressed keys at the current input node (finish key already stripped)."""
+
+    at: datetime
+    digits: str
+
+
+@dataclass(frozen=True)
+class NoInput:
+    """The caller said and pressed nothing before the current input node timed out."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SpeechRecognized:
+    """The recogniser heard a phrase at the current input node."""
+
+    at: datetime
+    transcript: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class TransferEnded:
+    """A transfer leg ended; ``status`` is Twilio's DialCallStatus (completed, busy, ...)."""
+
+    at: datetime
+    status: str
+    duration_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class QueueResult:
+    """The caller left a queue: bridged, hangup, leave, queue-full, error, system-error."""
+
+    at: datetime
+    result: str
+    queue_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Something failed while handling the call; the engine apologises and routes on."""
+
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    """The call is over (status callback ``completed``, ``busy``, ``failed``, ...)."""
+
+    at: datetime
+    status: str
+    duration_seconds: int = 0
+
+
+Event = (
+    CallStarted
+    | DigitsEntered
+    | NoInput
+    | SpeechRecognized
+    | TransferEnded
+    | QueueResult
+    | Failure
+    | CallEnded
+)

@@ -1,0 +1,1 @@
+"""On-premise speech: prompt synthesis (and, later, recognition)."""

@@ -1,0 +1,1 @@
+"""Everything Twilio: signatures, webhook forms, TwiML, and the offline simulator."""

@@ -1,0 +1,1 @@
+"""The offline simulator: plays Twilio's part against a running voicedesk."""

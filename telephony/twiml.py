@@ -1,0 +1,119 @@
+"""Engine actions → TwiML, only through twilio's ``VoiceResponse``.
+
+Prompts before a ``Listen`` go inside its ``<Gather>`` so the caller can answer before the
+prompt ends; a ``<Redirect>`` after the Gather reports "no input" when it times out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from ivr import actions as act
+
+PromptUrl = Callable[[act.Prompt], str]
+
+
+@dataclass(frozen=True)
+class WebhookUrls:
+    """Where Twilio reports back, under the configured public base URL."""
+
+    public_url: str
+
+    def _url(self, path: str, turn: int) -> str:
+        return f"{self.public_url}{path}?{urlencode({'turn': turn})}"
+
+    def gather(self, turn: int) -> str:
+        """Action URL of a Gather (digits pressed)."""
+        return self._url("/twilio/gather", turn)
+
+    def no_input(self, turn: int) -> str:
+        """Redirect URL after a Gather that timed out."""
+        return self._url("/twilio/no-input", turn)
+
+    def dial(self, turn: int) -> str:
+        """Action URL of a Dial (transfer ended)."""
+        return self._url("/twilio/dial", turn)
+
+    def queue(self, turn: int) -> str:
+        """Action URL of an Enqueue (caller left the queue)."""
+        return self._url("/twilio/queue", turn)
+
+
+def render(actions: Sequence[act.Action], urls: WebhookUrls, prompt_url: PromptUrl) -> str:
+    """TwiML for the call actions among ``actions`` (record actions are skipped).
+
+    Args:
+        actions: What the engine asked for, in order.
+        urls: Where Twilio reports back.
+        prompt_url: The public URL of a prompt's synthesized audio.
+    """
+    response = VoiceResponse()
+    pending: list[act.Prompt] = []
+    for action in actions:
+        match action:
+            case act.Prompt():
+                pending.append(action)
+            case act.Listen():
+                _gather(response, action, pending, urls, prompt_url)
+                pending = []
+            case act.Transfer():
+                _play(response, pending, prompt_url)
+                pending = []
+                dial = response.dial(
+                    action=urls.dial(action.turn), method="POST", timeout=action.timeout_seconds
+                )
+                dial.number(action.number)
+            case act.Enqueue():
+                _play(response, pending, prompt_url)
+                pending = []
+                response.enqueue(action.queue, action=urls.queue(action.turn), method="POST")
+            case act.Hangup():
+                _play(response, pending, prompt_url)
+                pending = []
+                response.hangup()
+    _play(response, pending, prompt_url)
+    return str(response)
+
+
+def apology(prompt_urls: Sequence[str], queue: str | None) -> str:
+    """Last-resort TwiML when a call cannot be handled at all: apologise, then queue or end."""
+    response = VoiceResponse()
+    for url in prompt_urls:
+        response.play(url)
+    if queue is not None:
+        response.enqueue(queue)
+    else:
+        response.hangup()
+    return str(response)
+
+
+def _gather(
+    response: VoiceResponse,
+    listen: act.Listen,
+    prompts: Sequence[act.Prompt],
+    urls: WebhookUrls,
+    prompt_url: PromptUrl,
+) -> None:
+    attributes: dict[str, object] = {
+        "input": "dtmf",
+        "action": urls.gather(listen.turn),
+        "method": "POST",
+        "timeout": listen.timeout_seconds,
+        "action_on_empty_result": False,
+    }
+    if listen.num_digits is not None:
+        attributes["num_digits"] = listen.num_digits
+    if listen.finish_on_key is not None:
+        attributes["finish_on_key"] = listen.finish_on_key
+    gather: Gather = response.gather(**attributes)
+    _play(gather, prompts, prompt_url)
+    response.redirect(urls.no_input(listen.turn), method="POST")
+
+
+def _play(target: VoiceResponse | Gather, prompts: Sequence[act.Prompt], url: PromptUrl) -> None:
+    for prompt in prompts:
+        target.play(url(prompt))

@@ -1,0 +1,96 @@
+"""Twilio voice webhook forms → engine events. Parsers return ``None`` for what they cannot use."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from ivr import events as ev
+
+# Twilio CallStatus values after which the call is over.
+FINAL_CALL_STATUSES: Final = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+@dataclass(frozen=True)
+class CallIdentity:
+    """Who is calling whom, from an incoming-call webhook."""
+
+    call_sid: str
+    caller: str
+    called: str
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """A status callback: final statuses end the call; the sequence number makes it idempotent."""
+
+    call_sid: str
+    status: str
+    sequence: int | None
+    duration_seconds: int
+
+    @property
+    def is_final(self) -> bool:
+        """Whether this status ends the call."""
+        return self.status in FINAL_CALL_STATUSES
+
+
+def call_identity(form: Mapping[str, str]) -> CallIdentity | None:
+    """The call's SID and parties, or None when the form lacks them."""
+    call_sid = form.get("CallSid", "")
+    caller = form.get("From") or form.get("Caller") or ""
+    called = form.get("To") or form.get("Called") or ""
+    if not call_sid or not caller:
+        return None
+    return CallIdentity(call_sid, caller, called)
+
+
+def turn_of(query: Mapping[str, str]) -> int | None:
+    """The wait a webhook answers (our ``turn`` query parameter), or None."""
+    raw = query.get("turn", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def digits_entered(form: Mapping[str, str], at: datetime) -> ev.DigitsEntered | ev.NoInput:
+    """A Gather action: the digits pressed, or no input when Twilio sent none."""
+    digits = form.get("Digits", "")
+    return ev.DigitsEntered(at=at, digits=digits) if digits else ev.NoInput(at=at)
+
+
+def transfer_ended(form: Mapping[str, str], at: datetime) -> ev.TransferEnded:
+    """A Dial action: how the transfer leg ended."""
+    return ev.TransferEnded(
+        at=at,
+        status=form.get("DialCallStatus", "failed") or "failed",
+        duration_seconds=_int(form.get("DialCallDuration")),
+    )
+
+
+def queue_result(form: Mapping[str, str], at: datetime) -> ev.QueueResult:
+    """An Enqueue action: why the caller left the queue and after how long."""
+    return ev.QueueResult(
+        at=at,
+        result=form.get("QueueResult", "error") or "error",
+        queue_seconds=_int(form.get("QueueTime")),
+    )
+
+
+def status_report(form: Mapping[str, str]) -> StatusReport | None:
+    """A status callback, or None when it names no call or status."""
+    call_sid = form.get("CallSid", "")
+    status = form.get("CallStatus", "")
+    if not call_sid or not status:
+        return None
+    raw_seq = form.get("SequenceNumber", "")
+    return StatusReport(
+        call_sid=call_sid,
+        status=status,
+        sequence=int(raw_seq) if raw_seq.isdigit() else None,
+        duration_seconds=_int(form.get("CallDuration")),
+    )
+
+
+def _int(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() else 0

@@ -1,0 +1,69 @@
+"""Suite-wide fixtures: the two real databases, and a guard that fails any test blocking the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from blockbuster import BlockBuster, blockbuster_ctx
+
+# The PostgreSQL server this machine kind runs (trust auth). CI starts it when it is down; a
+# suite that cannot reach it fails rather than silently testing one database only.
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "VOICEDESK_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(autouse=True)
+def blockbuster() -> Iterator[BlockBuster]:
+    """Fail any test whose code makes a blocking call on the running event loop."""
+    with blockbuster_ctx(
+        excluded_modules=[".venv", "site-packages"],
+    ) as bb:
+        # Loading modules and test scaffolding outside our packages may touch the disk.
+        for name in ("os.stat", "os.path.exists", "io.BufferedReader.read"):
+            fn = bb.functions.get(name)
+            if fn is not None:
+                fn.can_block_in("importlib/_bootstrap_external.py", "get_data")
+        yield bb
+
+
+async def _create_postgres_database() -> str:
+    name = f"vd_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name
+
+
+async def _drop_postgres_database(name: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def _postgres_url(name: str) -> str:
+    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
+    return base.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database, once on embedded SQLite and once on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'voicedesk.db'}"
+        return
+    name = await _create_postgres_database()
+    try:
+        yield _postgres_url(name)
+    finally:
+        await asyncio.shield(_drop_postgres_database(name))

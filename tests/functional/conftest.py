@@ -1,0 +1,72 @@
+"""Functional fixtures: the real app on a real socket, a real database, real prompt synthesis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from pydantic import SecretStr
+
+from config.settings import SHIPPED_MENU, Settings
+from history.migrate import upgrade
+from web.app import create_app
+
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+ACCOUNT_SID = "AC" + "1" * 32
+# Twilio is configured with a public HTTPS URL; the socket the tests reach is a local port, as
+# behind a TLS-terminating proxy. Signatures are computed and checked against the public URL.
+PUBLIC_URL = "https://ivr.voicedesk.test"
+
+MENU_FORMAT_EXAMPLE = Path(__file__).parent.parent / "fixtures" / "menus" / "menu_format_example.yaml"
+
+
+@pytest.fixture(scope="session")
+def prompt_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One prompt cache for the session: prompts are content-addressed, so sharing is safe."""
+    return tmp_path_factory.mktemp("prompt-cache")
+
+
+def make_settings(database_url: str, prompt_cache: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "public_url": PUBLIC_URL,
+        "twilio_account_sid": ACCOUNT_SID,
+        "twilio_auth_token": SecretStr(AUTH_TOKEN),
+        "menu": SHIPPED_MENU,
+        "prompt_cache_dir": prompt_cache,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+AppFactory = Callable[..., Awaitable[TestServer]]
+
+
+@pytest.fixture
+async def start_app(
+    database_url: str, prompt_cache: Path
+) -> AsyncIterator[AppFactory]:
+    """Start the real app on a real port (both databases); returns the running server."""
+    servers: list[TestServer] = []
+
+    async def start(**overrides: Any) -> TestServer:
+        settings = make_settings(database_url, prompt_cache, **overrides)
+        if not database_url.startswith("sqlite"):
+            await upgrade(database_url)
+        server = TestServer(create_app(settings))
+        await server.start_server()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.close()
+
+
+def app_of(server: TestServer) -> web.Application:
+    assert isinstance(server.app, web.Application)
+    return server.app

@@ -1,0 +1,1 @@
+"""The aiohttp application, its routes and the command line."""

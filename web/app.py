@@ -1,0 +1,71 @@
+"""The aiohttp application: ``create_app(settings)`` wires storage, speech, menus and routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from calls.menus import MenuRegistry
+from calls.service import CallService, utc_now
+from config.loader import read_menu_source
+from config.settings import Settings
+from history.db import create_engine
+from history.migrate import upgrade
+from history.store import SqlHistoryStore
+from speech.synthesis import PromptSynthesizer
+from web import api, health, prompts, twilio_routes
+from web.keys import CALLS, MENUS, SETTINGS, STORE, SYNTHESIZER, VOICE
+from web.voice import VoiceRenderer
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the voicedesk application for ``settings`` (nothing is opened until it starts)."""
+    app = web.Application(middlewares=[twilio_routes.twilio_signature, api.api_key_auth])
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_speech)
+    app.cleanup_ctx.append(_menus_and_calls)
+    app.add_routes(health.routes())
+    app.add_routes(prompts.routes())
+    app.add_routes(twilio_routes.routes())
+    app.add_routes(api.routes())
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    url = app[SETTINGS].database_url
+    if url.startswith("sqlite"):
+        # The embedded database is migrated on start; PostgreSQL is migrated by the operator
+        # (`voicedesk migrate`) so that several instances never race on a schema change.
+        await upgrade(url)
+    engine = create_engine(url)
+    app[STORE] = SqlHistoryStore(engine)
+    yield
+    await engine.dispose()
+
+
+async def _speech(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    synthesizer = PromptSynthesizer(settings.prompt_cache_dir)
+    app[SYNTHESIZER] = synthesizer
+    app[VOICE] = VoiceRenderer(synthesizer, settings.public_url)
+    yield
+    await synthesizer.close()
+
+
+async def _menus_and_calls(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    menus = MenuRegistry(app[STORE])
+    source = await asyncio.to_thread(read_menu_source, settings.menu)
+    menu = await menus.publish(source, utc_now())
+    rendered = await app[VOICE].prerender(menu)
+    log.info("menu %r published (%s), %d prompts newly synthesized",
+             menu.id, menu.checksum[:12], rendered)
+    app[MENUS] = menus
+    app[CALLS] = CallService(app[STORE], menus)
+    yield

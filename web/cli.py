@@ -1,0 +1,115 @@
+"""The ``voicedesk`` command: serve, migrate, check-menu, create-api-key, call."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from calls.service import utc_now
+from config.loader import check_menu_file
+from config.settings import Settings
+from history.db import create_engine
+from history.migrate import upgrade, upgrade_sync
+from history.store import SqlHistoryStore
+from telephony.simulator import cli as simulator_cli
+from web.app import create_app
+
+ROLES = ("admin", "supervisor", "agent")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``voicedesk`` subcommand; returns the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "check-menu":
+        return _check_menu(Path(args.file))
+    try:
+        settings = Settings()
+    except ValidationError as err:
+        for problem in err.errors():
+            key = "VOICEDESK_" + "__".join(str(p) for p in problem["loc"]).upper()
+            print(f"configuration error: {key}: {problem['msg']}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    match args.command:
+        case "serve":
+            return _serve(settings, args)
+        case "migrate":
+            upgrade_sync(settings.database_url)
+            print(f"database migrated: {_safe_url(settings.database_url)}")
+            return 0
+        case "create-api-key":
+            token = asyncio.run(_create_api_key(settings, args.role, args.name))
+            print(token)
+            return 0
+        case "call":
+            return asyncio.run(simulator_cli.run_from_args(args))
+    parser.print_help()
+    return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voicedesk", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the IVR (migrates an embedded SQLite first)")
+    serve.add_argument("--host", help="override VOICEDESK_HOST")
+    serve.add_argument("--port", type=int, help="override VOICEDESK_PORT")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    check = sub.add_parser("check-menu", help="validate a menu file; non-zero exit if broken")
+    check.add_argument("file")
+    key = sub.add_parser("create-api-key", help="create an API key; prints the token once")
+    key.add_argument("--role", choices=ROLES, required=True)
+    key.add_argument("--name", default="", help="who or what the key is for")
+    call = sub.add_parser("call", help="place a simulated call against a running server")
+    simulator_cli.add_call_arguments(call)
+    return parser
+
+
+def _check_menu(path: Path) -> int:
+    issues = check_menu_file(path)
+    for issue in issues:
+        print(f"{path}: {issue}")
+    if issues:
+        print(f"{path}: {len(issues)} problem(s); menu refused", file=sys.stderr)
+        return 1
+    print(f"{path}: ok")
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    host = args.host or settings.host
+    port = args.port or settings.port
+    if not settings.twilio_auth_token.get_secret_value():
+        print("configuration error: VOICEDESK_TWILIO_AUTH_TOKEN is empty; every webhook "
+              "would be refused", file=sys.stderr)
+        return 2
+    web.run_app(create_app(settings), host=host, port=port, access_log=None)
+    return 0
+
+
+async def _create_api_key(settings: Settings, role: str, name: str) -> str:
+    if settings.database_url.startswith("sqlite"):
+        await upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        store = SqlHistoryStore(engine)
+        return await store.create_api_key(role=role, name=name or role, at=utc_now())
+    finally:
+        await engine.dispose()
+
+
+def _safe_url(url: str) -> str:
+    head, sep, tail = url.partition("@")
+    return f"{head.split('//')[0]}//***@{tail}" if sep else url
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

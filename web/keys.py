@@ -1,0 +1,21 @@
+"""Typed keys of the app-wide objects registered on the aiohttp application."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiohttp import web
+
+from calls.menus import MenuRegistry
+from calls.service import CallService
+from config.settings import Settings
+from history.store import SqlHistoryStore
+from speech.synthesis import PromptSynthesizer
+from web.voice import VoiceRenderer
+
+SETTINGS: Final = web.AppKey("settings", Settings)
+STORE: Final = web.AppKey("store", SqlHistoryStore)
+SYNTHESIZER: Final = web.AppKey("synthesizer", PromptSynthesizer)
+MENUS: Final = web.AppKey("menus", MenuRegistry)
+CALLS: Final = web.AppKey("calls", CallService)
+VOICE: Final = web.AppKey("voice", VoiceRenderer)

@@ -1,0 +1,157 @@
+"""Twilio voice webhooks: signature check, then one call-service function, then TwiML.
+
+Every webhook answers valid TwiML. A failure inside a call is answered by the call service's
+apology and fallback route; if even that fails, by a static apology that needs no database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Final
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from calls.service import CallService, Renderer
+from ivr import events as ev
+from telephony import webhooks
+from telephony.signature import is_signed_by_twilio, public_request_url
+from web.keys import CALLS, MENUS, SETTINGS, VOICE
+
+log = logging.getLogger(__name__)
+
+TWIML: Final = "text/xml"
+TWILIO_PREFIX: Final = "/twilio/"
+FORM: Final = "twilio_form"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def twilio_signature(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse (403) any ``/twilio/`` request not signed by Twilio; nothing is recorded."""
+    if not request.path.startswith(TWILIO_PREFIX):
+        return await handler(request)
+    settings = request.app[SETTINGS]
+    form = await _form(request)
+    url = public_request_url(settings.public_url, request.raw_path)
+    token = settings.twilio_auth_token.get_secret_value()
+    if not is_signed_by_twilio(token, url, form, request.headers.get("X-Twilio-Signature")):
+        log.warning("refused unsigned or forged webhook %s %s", request.method, request.path)
+        raise web.HTTPForbidden(text="invalid or missing X-Twilio-Signature")
+    request[FORM] = form
+    return await handler(request)
+
+
+async def voice(request: web.Request) -> web.Response:
+    """Incoming call: open the call and run the menu to its first wait."""
+    form: dict[str, str] = request[FORM]
+    identity = webhooks.call_identity(form)
+    if identity is None:
+        return await _static_apology(request, "incoming call without CallSid/From")
+    calls = request.app[CALLS]
+    return await _answer(
+        request,
+        identity.call_sid,
+        lambda render: calls.start(identity.call_sid, identity.caller, identity.called, render),
+    )
+
+
+async def gather(request: web.Request) -> web.Response:
+    """Gather action: the caller pressed keys (or nothing)."""
+    return await _advance(request, webhooks.digits_entered)
+
+
+async def no_input(request: web.Request) -> web.Response:
+    """Redirect after a Gather that timed out."""
+    return await _advance(request, lambda _form, at: ev.NoInput(at=at))
+
+
+async def dial(request: web.Request) -> web.Response:
+    """Dial action: the transfer leg ended."""
+    return await _advance(request, webhooks.transfer_ended)
+
+
+async def queue(request: web.Request) -> web.Response:
+    """Enqueue action: the caller left the queue (QueueResult)."""
+    return await _advance(request, webhooks.queue_result)
+
+
+async def status(request: web.Request) -> web.Response:
+    """Status callback: record it once (CallSid + SequenceNumber + status); end the call."""
+    report = webhooks.status_report(request[FORM])
+    if report is None:
+        raise web.HTTPBadRequest(text="status callback without CallSid/CallStatus")
+    known = await request.app[CALLS].report_status(
+        report.call_sid, report.status, report.sequence, report.duration_seconds, report.is_final
+    )
+    if not known:
+        log.info("status callback for unknown call %s", report.call_sid)
+    return web.Response(status=204)
+
+
+def routes() -> list[web.RouteDef]:
+    """The webhook routes Twilio is configured with."""
+    return [
+        web.post("/twilio/voice", voice),
+        web.post("/twilio/gather", gather),
+        web.post("/twilio/no-input", no_input),
+        web.post("/twilio/dial", dial),
+        web.post("/twilio/queue", queue),
+        web.post("/twilio/status", status),
+    ]
+
+
+EventParser = Callable[[Mapping[str, str], datetime], ev.Event]
+
+
+async def _advance(request: web.Request, parse: EventParser) -> web.Response:
+    form: dict[str, str] = request[FORM]
+    call_sid = form.get("CallSid", "")
+    if not call_sid:
+        return await _static_apology(request, "webhook without CallSid")
+    calls = request.app[CALLS]
+    turn = webhooks.turn_of(request.query)
+    event = parse(form, calls.clock())
+    return await _answer(
+        request, call_sid, lambda render: calls.advance(call_sid, event, turn, render)
+    )
+
+
+async def _answer(
+    request: web.Request, call_sid: str, turn: Callable[[Renderer], Awaitable[str]]
+) -> web.Response:
+    calls: CallService = request.app[CALLS]
+    render = request.app[VOICE].render
+    try:
+        return _twiml(await turn(render))
+    except Exception as err:  # last line of defence: Twilio must get TwiML, never a 500
+        log.exception("call %s: webhook %s failed", call_sid, request.path)
+        reason = f"{type(err).__name__} in {request.path}"
+    try:
+        return _twiml(await calls.fail(call_sid, reason, render))
+    except Exception:  # the call cannot even be routed: apologise without the database
+        log.exception("call %s: could not route to fallback", call_sid)
+        return await _static_apology(request, reason)
+
+
+async def _static_apology(request: web.Request, reason: str) -> web.Response:
+    log.warning("answering static apology: %s", reason)
+    try:
+        menu = request.app[MENUS].published
+    except LookupError:
+        menu = None
+    return _twiml(await request.app[VOICE].apology(menu))
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    if request.method != "POST":
+        return {}
+    posted: MultiDictProxy[str | bytes | web.FileField] = await request.post()
+    return {k: v for k, v in posted.items() if isinstance(v, str)}
+
+
+def _twiml(body: str) -> web.Response:
+    return web.Response(text=body, content_type=TWIML, charset="utf-8")
