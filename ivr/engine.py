@@ -184,7 +184,9 @@ def _choose(node: MenuNode, language: str, value: str, *, spoken: bool) -> Optio
 
 
 def _digits_valid(node: CollectNode, digits: str) -> bool:
-    if not digits.isdigit() or not node.digits.min <= len(digits) <= node.digits.max:
+    # str.isdigit() alone also accepts other scripts' digits (e.g. Arabic-Indic, superscripts).
+    ascii_digits = digits.isascii() and digits.isdigit()
+    if not ascii_digits or not node.digits.min <= len(digits) <= node.digits.max:
         return False
     if node.pattern is None:
         return True

@@ -64,7 +64,7 @@ def spoken_digits(transcript: str) -> str | None:
     """Digits from a transcript of digit words or numerals ("일 이 삼", "1 2 3"); None if other."""
     digits: list[str] = []
     for word in normalize(transcript).split():
-        if word.isdigit():
+        if word.isascii() and word.isdigit():  # 0-9 only: "١٢٣" is no phone number
             digits.append(word)
         elif word in DIGIT_WORDS:
             digits.append(DIGIT_WORDS[word])

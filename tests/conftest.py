@@ -22,9 +22,7 @@ POSTGRES_ADMIN_DSN = os.environ.get(
 @pytest.fixture(autouse=True)
 def blockbuster() -> Iterator[BlockBuster]:
     """Fail any test whose code makes a blocking call on the running event loop."""
-    with blockbuster_ctx(
-        excluded_modules=[".venv", "site-packages"],
-    ) as bb:
+    with blockbuster_ctx() as bb:
         # Loading modules and test scaffolding outside our packages may touch the disk.
         for name in ("os.stat", "os.path.exists", "io.BufferedReader.read"):
             fn = bb.functions.get(name)
