@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -37,7 +38,7 @@ class MenuRegistry:
 
     async def publish(self, source: Mapping[str, Any], at: datetime) -> Menu:
         """Validate ``source``, store it as a version, and make it the menu new calls get."""
-        menu = parse_menu(source)
+        menu = await _parse(source)
         await self._store.save_menu_version(
             menu_id=menu.id, checksum=menu.checksum, content=source, at=at
         )
@@ -53,6 +54,11 @@ class MenuRegistry:
         content = await self._store.load_menu_version(checksum)
         if content is None:
             raise UnknownMenuVersionError(f"menu version {checksum[:12]} is not stored")
-        menu = parse_menu(content)
+        menu = await _parse(content)
         self._by_checksum[checksum] = menu
         return menu
+
+
+async def _parse(source: Mapping[str, Any]) -> Menu:
+    # Validation loads time-zone files from disk (zoneinfo): keep it off the event loop.
+    return await asyncio.to_thread(parse_menu, source)

@@ -24,7 +24,7 @@ def mask(value: str) -> str:
 
 
 def event_type(thing: object) -> str:
-    """The history event type of an engine event or action: ``DigitsEntered`` → ``digits_entered``."""
+    """The history event type of an event or action: ``DigitsEntered`` → ``digits_entered``."""
     return _CAMEL.sub("_", type(thing).__name__).lower()
 
 
@@ -54,12 +54,13 @@ def outgoing(menu: Menu, actions: Iterable[act.Action], at: datetime) -> list[Ne
 
 
 def outcome_of(actions: Iterable[act.Action]) -> str | None:
-    """The last outcome the engine declared, if any."""
-    outcome = None
-    for action in actions:
-        if isinstance(action, act.Outcome):
-            outcome = action.outcome
-    return outcome
+    """The first outcome the engine declared, if any.
+
+    The first one is what happened to the caller (e.g. ``transferred``); a later one in the
+    same turn is only how the call was then closed (``completed`` at the goodbye node). The
+    store keeps an interaction's first outcome across turns for the same reason.
+    """
+    return next((a.outcome for a in actions if isinstance(a, act.Outcome)), None)
 
 
 def scrub(variables: Mapping[str, str], menu: Menu) -> dict[str, str]:

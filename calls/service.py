@@ -51,9 +51,7 @@ def utc_now() -> datetime:
 class CallService:
     """One orchestration of a call turn, shared by every entry point (webhooks, streams)."""
 
-    def __init__(
-        self, store: SqlHistoryStore, menus: MenuRegistry, clock: Clock = utc_now
-    ) -> None:
+    def __init__(self, store: SqlHistoryStore, menus: MenuRegistry, clock: Clock = utc_now) -> None:
         """Create the service over a history store and the menu registry."""
         self._store = store
         self._menus = menus
@@ -75,6 +73,7 @@ class CallService:
 
         Returns:
             The response to send; a retried webhook gets the stored one again.
+
         """
         at = self._clock()
         menu = self._menus.published
@@ -104,6 +103,7 @@ class CallService:
             turn: The wait this webhook answers (None when it answers no particular wait);
                 an answer to an older wait is not applied again but gets the stored response.
             render: Turns the engine's actions into the response.
+
         """
         for _ in range(MAX_VERSION_CONFLICTS):
             record = await self._load(call_sid)
@@ -132,12 +132,15 @@ class CallService:
 
         Returns:
             False when the CallSid is unknown (nothing is written).
+
         """
         at = self._clock()
         key = f"status:{sequence if sequence is not None else '-'}:{status}"
         note = NewEvent(
-            type="call_status", payload={"status": status, "sequence": sequence,
-                                         "duration_seconds": duration}, at=at, key=key,
+            type="call_status",
+            payload={"status": status, "sequence": sequence, "duration_seconds": duration},
+            at=at,
+            key=key,
         )
         if not final:
             if await self._store.get_call(call_sid) is None:

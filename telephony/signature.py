@@ -26,6 +26,7 @@ def is_signed_by_twilio(
         url: The full public URL of the request, query included.
         params: The form parameters of a POST (empty for GET).
         signature: The ``X-Twilio-Signature`` header, if any.
+
     """
     if not auth_token or not signature:
         return False

@@ -50,6 +50,7 @@ def render(actions: Sequence[act.Action], urls: WebhookUrls, prompt_url: PromptU
         actions: What the engine asked for, in order.
         urls: Where Twilio reports back.
         prompt_url: The public URL of a prompt's synthesized audio.
+
     """
     response = VoiceResponse()
     pending: list[act.Prompt] = []

@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from web.keys import STORE
+from web.keys import CLOCK, STORE
 
 ROLE: Final = "api_role"
 READ_HISTORY: Final = frozenset({"admin", "supervisor"})
@@ -25,7 +25,7 @@ async def api_key_auth(request: web.Request, handler: Handler) -> web.StreamResp
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     key = None
     if scheme.lower() == "bearer" and token:
-        key = await request.app[STORE].authenticate_api_key(token.strip())
+        key = await request.app[STORE].authenticate_api_key(token.strip(), request.app[CLOCK]())
     if key is None:
         raise web.HTTPUnauthorized(
             text='{"error": "a valid API key is required"}',
@@ -49,13 +49,16 @@ async def customer_interactions(request: web.Request) -> web.Response:
     _require(request, READ_HISTORY)
     phone = request.match_info["phone"].strip()
     if not E164.match(phone):
-        raise web.HTTPBadRequest(text='{"error": "phone must be E.164, e.g. +821012345678"}',
-                                 content_type="application/json")
+        raise web.HTTPBadRequest(
+            text='{"error": "phone must be E.164, e.g. +821012345678"}',
+            content_type="application/json",
+        )
     phone = phone if phone.startswith("+") else f"+{phone}"
     timeline = await request.app[STORE].customer_timeline(phone)
     if timeline is None:
-        raise web.HTTPNotFound(text='{"error": "no such customer"}',
-                               content_type="application/json")
+        raise web.HTTPNotFound(
+            text='{"error": "no such customer"}', content_type="application/json"
+        )
     return web.json_response({"phone": phone, "interactions": [_plain(i) for i in timeline]})
 
 
@@ -64,12 +67,14 @@ async def interaction(request: web.Request) -> web.Response:
     _require(request, READ_HISTORY)
     raw = request.match_info["id"]
     if not raw.isdigit():
-        raise web.HTTPNotFound(text='{"error": "no such interaction"}',
-                               content_type="application/json")
+        raise web.HTTPNotFound(
+            text='{"error": "no such interaction"}', content_type="application/json"
+        )
     detail = await request.app[STORE].interaction_detail(int(raw))
     if detail is None:
-        raise web.HTTPNotFound(text='{"error": "no such interaction"}',
-                               content_type="application/json")
+        raise web.HTTPNotFound(
+            text='{"error": "no such interaction"}', content_type="application/json"
+        )
     return web.json_response(_plain(detail))
 
 

@@ -9,24 +9,37 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from calls.menus import MenuRegistry
-from calls.service import CallService, utc_now
+from calls.service import CallService, Clock, utc_now
 from config.loader import read_menu_source
 from config.settings import Settings
 from history.db import create_engine
 from history.migrate import upgrade
 from history.store import SqlHistoryStore
-from speech.synthesis import PromptSynthesizer
+from speech.synthesis import PromptSynthesizer, Synthesizer
 from web import api, health, prompts, twilio_routes
-from web.keys import CALLS, MENUS, SETTINGS, STORE, SYNTHESIZER, VOICE
+from web.keys import CALLS, CLOCK, MENUS, SETTINGS, STORE, SYNTHESIZER, VOICE
 from web.voice import VoiceRenderer
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> web.Application:
-    """Build the voicedesk application for ``settings`` (nothing is opened until it starts)."""
+def create_app(
+    settings: Settings, *, clock: Clock = utc_now, synthesizer: Synthesizer | None = None
+) -> web.Application:
+    """Build the voicedesk application for ``settings`` (nothing is opened until it starts).
+
+    Args:
+        settings: The configuration, read once by the entry point.
+        clock: The source of "now" for calls (business hours); tests pass a fixed one.
+        synthesizer: The prompt synthesizer port; by default pyttsx3 over espeak-ng with the
+            cache in ``settings.prompt_cache_dir``.
+
+    """
     app = web.Application(middlewares=[twilio_routes.twilio_signature, api.api_key_auth])
     app[SETTINGS] = settings
+    app[CLOCK] = clock
+    if synthesizer is not None:
+        app[SYNTHESIZER] = synthesizer
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_speech)
     app.cleanup_ctx.append(_menus_and_calls)
@@ -43,7 +56,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         # The embedded database is migrated on start; PostgreSQL is migrated by the operator
         # (`voicedesk migrate`) so that several instances never race on a schema change.
         await upgrade(url)
-    engine = create_engine(url)
+    # Engine creation resolves file paths (sync file-system calls): keep it off the loop.
+    engine = await asyncio.to_thread(create_engine, url)
     app[STORE] = SqlHistoryStore(engine)
     yield
     await engine.dispose()
@@ -51,7 +65,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _speech(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    synthesizer = PromptSynthesizer(settings.prompt_cache_dir)
+    synthesizer = app.get(SYNTHESIZER) or PromptSynthesizer(settings.prompt_cache_dir)
     app[SYNTHESIZER] = synthesizer
     app[VOICE] = VoiceRenderer(synthesizer, settings.public_url)
     yield
@@ -62,10 +76,14 @@ async def _menus_and_calls(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     menus = MenuRegistry(app[STORE])
     source = await asyncio.to_thread(read_menu_source, settings.menu)
-    menu = await menus.publish(source, utc_now())
+    menu = await menus.publish(source, app[CLOCK]())
     rendered = await app[VOICE].prerender(menu)
-    log.info("menu %r published (%s), %d prompts newly synthesized",
-             menu.id, menu.checksum[:12], rendered)
+    log.info(
+        "menu %r published (%s), %d prompts newly synthesized",
+        menu.id,
+        menu.checksum[:12],
+        rendered,
+    )
     app[MENUS] = menus
-    app[CALLS] = CallService(app[STORE], menus)
+    app[CALLS] = CallService(app[STORE], menus, app[CLOCK])
     yield

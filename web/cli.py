@@ -37,8 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             key = "VOICEDESK_" + "__".join(str(p) for p in problem["loc"]).upper()
             print(f"configuration error: {key}: {problem['msg']}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     match args.command:
         case "serve":
             return _serve(settings, args)
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(token)
             return 0
         case "call":
-            return asyncio.run(simulator_cli.run_from_args(args))
+            return asyncio.run(simulator_cli.run_from_args(_call_defaults(args, settings)))
     parser.print_help()
     return 2
 
@@ -88,8 +89,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     if not settings.twilio_auth_token.get_secret_value():
-        print("configuration error: VOICEDESK_TWILIO_AUTH_TOKEN is empty; every webhook "
-              "would be refused", file=sys.stderr)
+        print(
+            "configuration error: VOICEDESK_TWILIO_AUTH_TOKEN is empty; every webhook "
+            "would be refused",
+            file=sys.stderr,
+        )
         return 2
     web.run_app(create_app(settings), host=host, port=port, access_log=None)
     return 0
@@ -104,6 +108,17 @@ async def _create_api_key(settings: Settings, role: str, name: str) -> str:
         return await store.create_api_key(role=role, name=name or role, at=utc_now())
     finally:
         await engine.dispose()
+
+
+def _call_defaults(args: argparse.Namespace, settings: Settings) -> argparse.Namespace:
+    """Fill the simulator's Twilio-side options from the settings the server also reads."""
+    args.auth_token = args.auth_token or settings.twilio_auth_token.get_secret_value()
+    args.account_sid = args.account_sid or settings.twilio_account_sid
+    args.public_url = args.public_url or settings.public_url
+    if args.url == simulator_cli.DEFAULT_SERVER_URL:
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+        args.url = f"http://{host}:{settings.port}"
+    return args
 
 
 def _safe_url(url: str) -> str:

@@ -7,15 +7,16 @@ from typing import Final
 from aiohttp import web
 
 from calls.menus import MenuRegistry
-from calls.service import CallService
+from calls.service import CallService, Clock
 from config.settings import Settings
 from history.store import SqlHistoryStore
-from speech.synthesis import PromptSynthesizer
+from speech.synthesis import Synthesizer
 from web.voice import VoiceRenderer
 
 SETTINGS: Final = web.AppKey("settings", Settings)
 STORE: Final = web.AppKey("store", SqlHistoryStore)
-SYNTHESIZER: Final = web.AppKey("synthesizer", PromptSynthesizer)
+SYNTHESIZER: Final = web.AppKey("synthesizer", Synthesizer)
 MENUS: Final = web.AppKey("menus", MenuRegistry)
 CALLS: Final = web.AppKey("calls", CallService)
 VOICE: Final = web.AppKey("voice", VoiceRenderer)
+CLOCK: Final[web.AppKey[Clock]] = web.AppKey("clock")

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Final
 
 from aiohttp import web
-from multidict import MultiDictProxy
 
 from calls.service import CallService, Renderer
 from ivr import events as ev
@@ -149,7 +148,7 @@ async def _static_apology(request: web.Request, reason: str) -> web.Response:
 async def _form(request: web.Request) -> dict[str, str]:
     if request.method != "POST":
         return {}
-    posted: MultiDictProxy[str | bytes | web.FileField] = await request.post()
+    posted = await request.post()
     return {k: v for k, v in posted.items() if isinstance(v, str)}
 
 

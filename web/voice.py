@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 
 from config.menu import Menu, Node, Prompt
 from ivr import actions as act
-from speech.synthesis import PromptSynthesizer
+from speech.synthesis import Synthesizer
 from telephony import twiml
 from telephony.twiml import WebhookUrls
 
@@ -14,7 +14,7 @@ from telephony.twiml import WebhookUrls
 class VoiceRenderer:
     """Turns engine actions into TwiML whose ``<Play>`` URLs point at cached prompt audio."""
 
-    def __init__(self, synthesizer: PromptSynthesizer, public_url: str) -> None:
+    def __init__(self, synthesizer: Synthesizer, public_url: str) -> None:
         """Render with ``synthesizer``; URLs are built under ``public_url``."""
         self._synthesizer = synthesizer
         self._public_url = public_url

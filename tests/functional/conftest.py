@@ -11,8 +11,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
+from calls.service import Clock, utc_now
 from config.settings import SHIPPED_MENU, Settings
 from history.migrate import upgrade
+from speech.synthesis import Synthesizer
 from web.app import create_app
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -21,7 +23,9 @@ ACCOUNT_SID = "AC" + "1" * 32
 # behind a TLS-terminating proxy. Signatures are computed and checked against the public URL.
 PUBLIC_URL = "https://ivr.voicedesk.test"
 
-MENU_FORMAT_EXAMPLE = Path(__file__).parent.parent / "fixtures" / "menus" / "menu_format_example.yaml"
+MENU_FORMAT_EXAMPLE = (
+    Path(__file__).parent.parent / "fixtures" / "menus" / "menu_format_example.yaml"
+)
 
 
 @pytest.fixture(scope="session")
@@ -47,17 +51,17 @@ AppFactory = Callable[..., Awaitable[TestServer]]
 
 
 @pytest.fixture
-async def start_app(
-    database_url: str, prompt_cache: Path
-) -> AsyncIterator[AppFactory]:
+async def start_app(database_url: str, prompt_cache: Path) -> AsyncIterator[AppFactory]:
     """Start the real app on a real port (both databases); returns the running server."""
     servers: list[TestServer] = []
 
-    async def start(**overrides: Any) -> TestServer:
+    async def start(
+        *, clock: Clock = utc_now, synthesizer: Synthesizer | None = None, **overrides: Any
+    ) -> TestServer:
         settings = make_settings(database_url, prompt_cache, **overrides)
         if not database_url.startswith("sqlite"):
             await upgrade(database_url)
-        server = TestServer(create_app(settings))
+        server = TestServer(create_app(settings, clock=clock, synthesizer=synthesizer))
         await server.start_server()
         servers.append(server)
         return server

@@ -1,0 +1,309 @@
+"""Loading a menu file (YAML or JSON) and validating it into the frozen `Menu` (MENU_FORMAT.md).
+
+Besides the keys of MENU_FORMAT.md the top level takes two optional keys:
+
+- ``fallback``: the node a call is routed to after an internal failure (after the ``error``
+  message); without it the call hears ``goodbye`` and is hung up.
+- ``messages``: overrides of the built-in system messages (`config.messages.MessageKey`), per
+  message per language, e.g. ``messages: {error: {ko: ..., en: ...}}``.
+
+Unknown keys are refused everywhere, so that a typo never silently changes a call flow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Hashable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import yaml
+from yaml.constructor import ConstructorError
+
+from config.menu import Menu, Node, Queue
+from config.menu_fields import NAME, NAME_RULE, Section, shown
+from config.menu_graph import check_graph, edges_of
+from config.menu_issues import Issues, MenuError, MenuIssue
+from config.messages import MessageKey, builtin_message
+from config.node_parse import KnownNames, parse_nodes
+from config.schedule_parse import parse_schedules
+
+__all__ = [
+    "MenuError",
+    "MenuIssue",
+    "check_menu_file",
+    "load_menu_file",
+    "menu_checksum",
+    "parse_menu",
+    "read_menu_source",
+    "read_menu_text",
+]
+
+Syntax = Literal["yaml", "json"]
+SUFFIXES: Final[Mapping[str, Syntax]] = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
+MENU_ID: Final = re.compile(r"[a-z0-9_-]+")
+LANGUAGE_CODE: Final = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
+REQUIRED: Final = ("id", "languages", "start", "nodes")
+OPTIONAL: Final = ("schedules", "queues", "fallback", "messages")
+# A service level target beyond an hour measures nothing a caller would still be waiting for.
+SERVICE_LEVEL_SECONDS: Final = (1, 3600)
+
+
+def load_menu_file(path: Path) -> Menu:
+    """Read and validate the menu file at ``path`` (``.yaml``, ``.yml`` or ``.json``).
+
+    Raises:
+        MenuError: When the file cannot be read or parsed, or the menu breaks a rule.
+
+    """
+    return parse_menu(read_menu_source(path))
+
+
+def check_menu_file(path: Path) -> list[MenuIssue]:
+    """Every problem of the menu file at ``path``; empty when it is valid (``check-menu``)."""
+    try:
+        load_menu_file(path)
+    except MenuError as err:
+        return list(err.issues)
+    return []
+
+
+def read_menu_source(path: Path) -> dict[str, Any]:
+    """The raw document of the menu file at ``path``, parsed but not validated.
+
+    Raises:
+        MenuError: With field ``file`` when the file cannot be read or has an unknown suffix,
+            ``yaml`` or ``json`` (with the line) when it does not parse, ``document`` when it
+            is not a mapping.
+
+    """
+    syntax = SUFFIXES.get(path.suffix.lower())
+    if syntax is None:
+        known = ", ".join(SUFFIXES)
+        raise MenuError([MenuIssue(None, "file", f"{path.name}: use one of {known}")])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as err:
+        raise MenuError([MenuIssue(None, "file", f"cannot read {path}: {err}")]) from err
+    return read_menu_text(text, syntax)
+
+
+def read_menu_text(text: str, syntax: Syntax) -> dict[str, Any]:
+    """The raw document in ``text`` (YAML or JSON), e.g. a menu an admin pasted or uploaded.
+
+    YAML is read without YAML 1.1's surprises: ``yes``/``no``/``on``/``off`` stay text (they
+    are plausible speech phrases) and dates stay ISO text, so the document is JSON as it is.
+    A key given twice in one mapping is an error rather than silently overriding the first.
+
+    Raises:
+        MenuError: With field ``yaml`` or ``json`` (naming line and column) when the text does
+            not parse, ``document`` when it is not a mapping.
+
+    """
+    document = _parse_yaml(text) if syntax == "yaml" else _parse_json(text)
+    if document is None:
+        raise MenuError([MenuIssue(None, "document", "is empty")])
+    if not isinstance(document, dict):
+        kind = type(document).__name__
+        raise MenuError([MenuIssue(None, "document", f"must be a mapping of keys, not a {kind}")])
+    return document
+
+
+def menu_checksum(document: Mapping[str, Any]) -> str:
+    """The sha256 hex digest of the document's canonical JSON (sorted keys, compact, UTF-8)."""
+    canonical = json.dumps(
+        dict(document), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def parse_menu(data: Mapping[str, Any]) -> Menu:
+    """Validate a raw menu document and build the frozen `Menu`.
+
+    Raises:
+        MenuError: Listing every problem found, each naming its node and field.
+
+    """
+    if not isinstance(data, Mapping):
+        raise MenuError([MenuIssue(None, "document", "must be a mapping of keys")])
+    issues = Issues()
+    top = Section(data, issues)
+    top.check_keys(REQUIRED, OPTIONAL, "a menu")
+    menu_id = _menu_id(top)
+    top = replace(top, languages=_languages(top))
+    schedules = parse_schedules(top.section("schedules"))
+    queues = _queues(top.section("queues"))
+    messages = _messages(top)
+    start, fallback = top.text("start"), top.text("fallback")
+    nodes = _nodes(top, {"start": start, "fallback": fallback})
+    if len(issues) or menu_id is None or start is None or top.languages is None:
+        raise MenuError(issues)
+    return Menu(
+        id=menu_id,
+        languages=top.languages,
+        start=start,
+        nodes=nodes,
+        schedules=schedules,
+        queues=queues,
+        messages=messages,
+        fallback=fallback,
+        checksum=menu_checksum(data),
+    )
+
+
+def _nodes(top: Section, roots: Mapping[str, str | None]) -> dict[str, Node]:
+    """The valid nodes; checks them one by one, then the graph they make from ``roots``."""
+    section = top.section("nodes")
+    if section is None:
+        return {}
+    known = KnownNames(_declared(top, "schedules"), _declared(top, "queues"))
+    nodes = parse_nodes(section, known)
+    node_ids = [node_id for node_id in section.data if isinstance(node_id, str)]
+    check_graph(edges_of(section.data), node_ids, roots, top.issues)
+    return nodes
+
+
+def _menu_id(top: Section) -> str | None:
+    menu_id = top.text("id")
+    if menu_id is not None and not MENU_ID.fullmatch(menu_id):
+        top.report("id", f"'{menu_id}' is not a menu id: use a-z, 0-9, '_' and '-'")
+        return None
+    return menu_id
+
+
+def _languages(top: Section) -> tuple[str, ...] | None:
+    """The menu languages, or None when the list is broken (problems are reported)."""
+    if "languages" not in top.data:
+        return None
+    value = top.data["languages"]
+    if not isinstance(value, list) or not value:
+        top.report("languages", "must be a non-empty list of language codes, e.g. [ko, en]")
+        return None
+    problems = len(top.issues)
+    for index, code in enumerate(value):
+        if not isinstance(code, str) or not LANGUAGE_CODE.fullmatch(code):
+            top.report(
+                f"languages[{index}]", f"{shown(code)} is not a language code like ko or en-US"
+            )
+        elif code in value[:index]:
+            top.report(f"languages[{index}]", f"repeats '{code}'")
+    return tuple(value) if len(top.issues) == problems else None
+
+
+def _declared(top: Section, name: str) -> frozenset[str]:
+    """The ids under top-level ``name`` (valid or not: their own problems are reported there)."""
+    value = top.data.get(name)
+    return frozenset(str(key) for key in value) if isinstance(value, Mapping) else frozenset()
+
+
+def _queues(queues: Section | None) -> dict[str, Queue]:
+    built: dict[str, Queue] = {}
+    if queues is None:
+        return built
+    for queue_id, raw in queues.data.items():
+        if not isinstance(queue_id, str) or not NAME.fullmatch(queue_id):
+            queues.report(str(queue_id), f"is not a valid queue id: {NAME_RULE}")
+        elif raw is not None and not isinstance(raw, Mapping):
+            queues.report(queue_id, "must be a mapping of queue settings, or empty")
+        else:
+            # `general:` with nothing under it is a queue with every default.
+            sec = Section(raw or {}, queues.issues, None, queues.where(queue_id))
+            sec.check_keys((), ("service_level_seconds",), "a queue")
+            service_level = sec.integer(
+                "service_level_seconds", *SERVICE_LEVEL_SECONDS, Queue.service_level_seconds
+            )
+            built[queue_id] = Queue(id=queue_id, service_level_seconds=service_level)
+    return built
+
+
+def _messages(top: Section) -> dict[str, dict[str, str]]:
+    """The system messages per key per menu language: the menu's overrides, else built-ins."""
+    overrides: dict[str, dict[str, str]] = {}
+    section = top.section("messages")
+    if section is not None:
+        known = [key.value for key in MessageKey]
+        section.check_keys((), known, "messages")
+        for key in known:
+            overrides[key] = section.prompt(key, complete=False) or {}
+    if top.languages is None:
+        return {}
+    merged: dict[str, dict[str, str]] = {}
+    for key in MessageKey:
+        merged[key.value] = {}
+        for lang in top.languages:
+            text = overrides.get(key.value, {}).get(lang) or builtin_message(key, lang)
+            if text is None:
+                top.report(f"messages.{key.value}", f"needs a '{lang}' text: none is built in")
+            else:
+                merged[key.value][lang] = text
+    return merged
+
+
+class _MenuYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing duplicate keys, with YAML 1.2's booleans and no dates."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, Hashable) and key in seen:
+                raise ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"found the key {key!r} twice",
+                    key_node.start_mark,
+                )
+            if isinstance(key, Hashable):
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_BOOL_TAG: Final = "tag:yaml.org,2002:bool"
+_DATE_TAG: Final = "tag:yaml.org,2002:timestamp"
+_MenuYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL_TAG, _DATE_TAG)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_MenuYamlLoader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _parse_yaml(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_MenuYamlLoader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = err.problem or err.context or "not valid YAML"
+        raise MenuError([MenuIssue(None, "yaml", f"{where}{problem}")]) from err
+    except yaml.YAMLError as err:
+        raise MenuError([MenuIssue(None, "yaml", str(err))]) from err
+
+
+class _DuplicateKeyError(ValueError):
+    """A JSON object gives the same key twice."""
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as err:
+        where = f"line {err.lineno}, column {err.colno}"
+        raise MenuError([MenuIssue(None, "json", f"{where}: {err.msg}")]) from err
+    except _DuplicateKeyError as err:
+        raise MenuError([MenuIssue(None, "json", str(err))]) from err
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise _DuplicateKeyError(f"found the key {key!r} twice in one object")
+        document[key] = value
+    return document

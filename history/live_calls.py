@@ -1,0 +1,246 @@
+"""The ``calls`` rows: a call's live state, looked up by CallSid and written optimistically.
+
+Every statement here runs inside a transaction the store opened; nothing about a call is kept in
+process memory, so any instance can answer any webhook of the call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Row, case, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from history import event_log
+from history.customers import ensure_customer
+from history.db import HistoryError, insert_or_ignore
+from history.models import DIRECTIONS, Call, Interaction, instant
+from history.records import CallRecord, NewEvent
+
+# Twilio's CallStatus while the call is up, and the final ones a status callback can report.
+IN_PROGRESS: Final = "in-progress"
+FINAL_STATUSES: Final = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+# Status of a call the IVR itself ended, until Twilio's status callback says otherwise.
+ENDED_BY_IVR: Final = "completed"
+
+_RECORD_COLUMNS: Final = (
+    Call.call_sid,
+    Call.interaction_id,
+    Call.menu_id,
+    Call.menu_checksum,
+    Call.state,
+    Call.version,
+    Call.last_response,
+    Call.status,
+    Call.ended_at,
+)
+
+
+def _record(row: Row[Any]) -> CallRecord:
+    m = row._mapping
+    return CallRecord(
+        call_sid=m["call_sid"],
+        interaction_id=m["interaction_id"],
+        menu_id=m["menu_id"],
+        menu_checksum=m["menu_checksum"],
+        state=dict(m["state"]),
+        version=m["version"],
+        last_response=m["last_response"],
+        status=m["status"],
+        ended=m["ended_at"] is not None,
+    )
+
+
+async def find(conn: AsyncConnection, call_sid: str) -> CallRecord | None:
+    """The call's row, or None for an unknown CallSid."""
+    row = (await conn.execute(select(*_RECORD_COLUMNS).where(Call.call_sid == call_sid))).first()
+    return None if row is None else _record(row)
+
+
+async def open_call(
+    conn: AsyncConnection,
+    *,
+    call_sid: str,
+    caller: str,
+    called: str,
+    direction: str,
+    menu_id: str,
+    menu_checksum: str,
+    state: Mapping[str, Any],
+    at: datetime,
+) -> tuple[CallRecord, bool]:
+    """Create the customer (if new), the voice interaction and the call row; see the store."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {sorted(DIRECTIONS)}, not {direction!r}")
+    existing = await find(conn, call_sid)
+    if existing is not None:
+        return existing, False
+    customer_id = await ensure_customer(conn, caller if direction == "inbound" else called, at)
+    interaction_id = await _insert_interaction(
+        conn,
+        call_sid=call_sid,
+        customer_id=customer_id,
+        direction=direction,
+        menu_id=menu_id,
+        at=at,
+    )
+    if interaction_id is None:
+        return await _opened_concurrently(conn, call_sid), False
+    record = CallRecord(
+        call_sid=call_sid,
+        interaction_id=interaction_id,
+        menu_id=menu_id,
+        menu_checksum=menu_checksum,
+        state=dict(state),
+        version=1,
+        last_response=None,
+        status=IN_PROGRESS,
+        ended=False,
+    )
+    await _insert_call(conn, record, at)
+    return record, True
+
+
+async def _insert_interaction(
+    conn: AsyncConnection,
+    *,
+    call_sid: str,
+    customer_id: int | None,
+    direction: str,
+    menu_id: str,
+    at: datetime,
+) -> int | None:
+    # None: a concurrent transaction inserted this CallSid first (see insert_or_ignore).
+    values = {
+        "channel": "voice",
+        "call_sid": call_sid,
+        "customer_id": customer_id,
+        "direction": direction,
+        "started_at": at,
+        "menu_id": menu_id,
+    }
+    return await conn.scalar(
+        insert_or_ignore(conn.dialect, Interaction, values, unique=["call_sid"]).returning(
+            Interaction.id
+        )
+    )
+
+
+async def _insert_call(conn: AsyncConnection, record: CallRecord, at: datetime) -> None:
+    await conn.execute(
+        insert(Call).values(
+            call_sid=record.call_sid,
+            interaction_id=record.interaction_id,
+            menu_id=record.menu_id,
+            menu_checksum=record.menu_checksum,
+            state=record.state,
+            version=record.version,
+            status=record.status,
+            started_at=at,
+            updated_at=at,
+        )
+    )
+
+
+async def _opened_concurrently(conn: AsyncConnection, call_sid: str) -> CallRecord:
+    # PostgreSQL: the other transaction committed while our insert waited on the unique
+    # index; READ COMMITTED shows its rows to our next statement.
+    record = await find(conn, call_sid)
+    if record is None:
+        raise HistoryError(f"call {call_sid} has an interaction but no call row")
+    return record
+
+
+async def commit_turn(
+    conn: AsyncConnection,
+    *,
+    call_sid: str,
+    expected_version: int,
+    state: Mapping[str, Any],
+    events: Sequence[NewEvent],
+    response: str | None,
+    ended: bool,
+    outcome: str | None,
+    at: datetime,
+) -> bool:
+    """Write a turn if the row is still at ``expected_version``; see the store."""
+    values: dict[str, Any] = {
+        "state": dict(state),
+        "version": Call.version + 1,
+        "last_response": response,
+        "updated_at": at,
+    }
+    if ended:
+        values["ended_at"] = func.coalesce(Call.ended_at, instant(at))
+        values["status"] = case((Call.ended_at.is_(None), ENDED_BY_IVR), else_=Call.status)
+    interaction_id = await conn.scalar(
+        update(Call)
+        .where(Call.call_sid == call_sid, Call.version == expected_version)
+        .values(values)
+        .returning(Call.interaction_id)
+    )
+    if interaction_id is None:
+        return False
+    if ended:
+        await end_interaction(conn, interaction_id, at, outcome)
+    await event_log.append(conn, interaction_id, events)
+    return True
+
+
+async def finish_call(
+    conn: AsyncConnection,
+    *,
+    call_sid: str,
+    status: str,
+    at: datetime,
+    events: Sequence[NewEvent],
+    outcome: str | None,
+) -> bool:
+    """Record a final status on the call and its interaction; see the store."""
+    if status not in FINAL_STATUSES:
+        raise ValueError(f"final status must be one of {sorted(FINAL_STATUSES)}, not {status!r}")
+    interaction_id = await conn.scalar(
+        update(Call)
+        .where(Call.call_sid == call_sid, or_(Call.ended_at.is_(None), Call.status != status))
+        .values(
+            status=status,
+            ended_at=func.coalesce(Call.ended_at, instant(at)),
+            version=Call.version + 1,
+            updated_at=at,
+        )
+        .returning(Call.interaction_id)
+    )
+    if interaction_id is None:  # unknown, or already finished with this status
+        interaction_id = await conn.scalar(
+            select(Call.interaction_id).where(Call.call_sid == call_sid)
+        )
+        if interaction_id is None:
+            return False
+    await end_interaction(conn, interaction_id, at, outcome)
+    await event_log.append(conn, interaction_id, events)
+    return True
+
+
+async def end_interaction(
+    conn: AsyncConnection, interaction_id: int, at: datetime, outcome: str | None
+) -> None:
+    """Set the interaction's end and outcome, each only if not set yet (first one wins)."""
+    still_open = Interaction.ended_at.is_(None)
+    await conn.execute(
+        update(Interaction)
+        .where(
+            Interaction.id == interaction_id,
+            or_(still_open, Interaction.outcome.is_(None)) if outcome is not None else still_open,
+        )
+        .values(
+            ended_at=func.coalesce(Interaction.ended_at, instant(at)),
+            outcome=func.coalesce(Interaction.outcome, outcome),
+        )
+    )
+
+
+async def interaction_of(conn: AsyncConnection, call_sid: str) -> int | None:
+    """The id of the call's interaction, or None for an unknown CallSid."""
+    return await conn.scalar(select(Call.interaction_id).where(Call.call_sid == call_sid))

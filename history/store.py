@@ -1,0 +1,367 @@
+"""The history store: the port other packages use, and its SQL adapter (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final, Protocol
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from history import api_keys, event_log, live_calls, menu_versions, timeline
+from history.db import Database, HistoryError, HistoryUnavailableError
+from history.records import (
+    ApiKeyInfo,
+    CallRecord,
+    EventRecord,
+    InteractionDetail,
+    InteractionSummary,
+    NewEvent,
+)
+
+__all__ = [
+    "ApiKeyInfo",
+    "CallRecord",
+    "EventRecord",
+    "HistoryError",
+    "HistoryStore",
+    "HistoryUnavailableError",
+    "InteractionDetail",
+    "InteractionSummary",
+    "NewEvent",
+    "SqlHistoryStore",
+]
+
+log = logging.getLogger(__name__)
+
+# A timeline is for a person to read; the oldest contacts beyond this are left off.
+TIMELINE_LIMIT: Final = 200
+
+
+class HistoryStore(Protocol):
+    """The shared interaction history and the live state of calls.
+
+    Every method is one transaction: it happens entirely or not at all. Every method may raise
+    :class:`HistoryUnavailableError` (a :class:`HistoryError`) when the database cannot be
+    reached or locked in time; nothing is written then. Times must be timezone-aware.
+    """
+
+    async def open_call(
+        self,
+        *,
+        call_sid: str,
+        caller: str,
+        called: str,
+        direction: str,
+        menu_id: str,
+        menu_checksum: str,
+        state: Mapping[str, Any],
+        at: datetime,
+    ) -> tuple[CallRecord, bool]:
+        """Start recording a call: customer (by phone), voice interaction, call row (version 1).
+
+        Idempotent on ``call_sid``, also when two requests for a new CallSid race.
+
+        Args:
+            call_sid: Twilio's CallSid.
+            caller: From. The customer of an inbound call.
+            called: To. The customer of an outbound call.
+            direction: ``inbound`` or ``outbound``.
+            menu_id: The menu the call runs.
+            menu_checksum: The menu version the call is pinned to.
+            state: The engine's initial state (JSON-serialisable).
+            at: When the call started.
+
+        Returns:
+            The call's record, and True if this call created it (False: it existed; nothing
+            was written).
+
+        Raises:
+            ValueError: ``direction`` is neither ``inbound`` nor ``outbound``.
+
+        """
+        ...
+
+    async def get_call(self, call_sid: str) -> CallRecord | None:
+        """The call's live row, or None for an unknown CallSid."""
+        ...
+
+    async def commit_turn(
+        self,
+        *,
+        call_sid: str,
+        expected_version: int,
+        state: Mapping[str, Any],
+        events: Sequence[NewEvent],
+        response: str | None,
+        ended: bool = False,
+        outcome: str | None = None,
+        at: datetime,
+    ) -> bool:
+        """Write one turn of a call, if nobody else wrote the call since it was read.
+
+        Args:
+            call_sid: The call.
+            expected_version: The version the turn was computed from.
+            state: The engine's new state.
+            events: What the turn recorded, appended in this order with consecutive ``seq``
+                (events whose key the interaction already has are skipped).
+            response: The response sent to Twilio, kept for replaying retried webhooks.
+            ended: The call is over: the row and the interaction get their end time.
+            outcome: The interaction's outcome, if it has none yet (only with ``ended``).
+            at: When the turn happened.
+
+        Returns:
+            True if written (the version is now ``expected_version + 1``); False if the row
+            is at another version or the CallSid is unknown, and nothing was written.
+
+        """
+        ...
+
+    async def append_events(self, call_sid: str, events: Sequence[NewEvent]) -> int:
+        """Append events to the call's interaction outside a turn (status, stale webhooks).
+
+        Returns:
+            How many were written: events whose key the interaction already has are skipped,
+            and nothing is written (0) for an unknown CallSid.
+
+        """
+        ...
+
+    async def finish_call(
+        self,
+        *,
+        call_sid: str,
+        status: str,
+        at: datetime,
+        events: Sequence[NewEvent],
+        outcome: str | None,
+    ) -> bool:
+        """Record Twilio's final status: call row ended with ``status``, interaction ended.
+
+        The interaction's end time and outcome are set only if not set yet; events are
+        appended with the same key idempotency. Repeating it changes nothing more.
+
+        Args:
+            call_sid: The call.
+            status: ``completed``, ``busy``, ``failed``, ``no-answer`` or ``canceled``.
+            at: When the status was reported.
+            events: Events to append (give them keys to make repeats no-ops).
+            outcome: The interaction's outcome, if it has none yet.
+
+        Returns:
+            False for an unknown CallSid (nothing written), else True.
+
+        Raises:
+            ValueError: ``status`` is not a final status.
+
+        """
+        ...
+
+    async def customer_timeline(
+        self, phone: str, *, limit: int = TIMELINE_LIMIT
+    ) -> list[InteractionSummary] | None:
+        """The customer's interactions, newest first; None when no customer has ``phone``."""
+        ...
+
+    async def interaction_detail(self, interaction_id: int) -> InteractionDetail | None:
+        """The interaction with its customer's phone and events by ``seq``; None if unknown."""
+        ...
+
+    async def create_api_key(self, *, role: str, name: str, at: datetime) -> str:
+        """Create a key and return its token, the only time it is ever available.
+
+        Raises:
+            ValueError: ``role`` is not ``admin``, ``supervisor`` or ``agent``.
+
+        """
+        ...
+
+    async def authenticate_api_key(self, token: str, at: datetime) -> ApiKeyInfo | None:
+        """The key a bearer token belongs to; None when unknown, malformed or revoked."""
+        ...
+
+    async def revoke_api_key(self, key_id: int, *, at: datetime) -> bool:
+        """Revoke a key for good; False when there is no such key."""
+        ...
+
+    async def save_menu_version(
+        self,
+        *,
+        menu_id: str,
+        checksum: str,
+        content: Mapping[str, Any],
+        at: datetime,
+        author: str | None = None,
+    ) -> None:
+        """Store a published menu version; a checksum already stored is left as it is."""
+        ...
+
+    async def load_menu_version(self, checksum: str) -> dict[str, Any] | None:
+        """The menu document stored under ``checksum``, or None."""
+        ...
+
+    async def ping(self) -> None:
+        """Check the database answers (readiness); raises HistoryUnavailableError if not."""
+        ...
+
+
+class SqlHistoryStore:
+    """:class:`HistoryStore` on SQLAlchemy: SQLite (embedded) or PostgreSQL (scale-out).
+
+    Holds nothing about calls in memory: every call is read and written by CallSid in the
+    database, so any instance can serve any webhook. Writing methods run in a writing
+    transaction (``BEGIN IMMEDIATE`` on SQLite); reading ones in a deferred one.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        """Use ``engine`` (from :func:`history.db.create_engine`); the caller disposes of it."""
+        self._db = Database(engine)
+
+    async def open_call(
+        self,
+        *,
+        call_sid: str,
+        caller: str,
+        called: str,
+        direction: str,
+        menu_id: str,
+        menu_checksum: str,
+        state: Mapping[str, Any],
+        at: datetime,
+    ) -> tuple[CallRecord, bool]:
+        """See :meth:`HistoryStore.open_call`."""
+        async with self._db.writing() as conn:
+            return await live_calls.open_call(
+                conn,
+                call_sid=call_sid,
+                caller=caller,
+                called=called,
+                direction=direction,
+                menu_id=menu_id,
+                menu_checksum=menu_checksum,
+                state=state,
+                at=at,
+            )
+
+    async def get_call(self, call_sid: str) -> CallRecord | None:
+        """See :meth:`HistoryStore.get_call`."""
+        async with self._db.reading() as conn:
+            return await live_calls.find(conn, call_sid)
+
+    async def commit_turn(
+        self,
+        *,
+        call_sid: str,
+        expected_version: int,
+        state: Mapping[str, Any],
+        events: Sequence[NewEvent],
+        response: str | None,
+        ended: bool = False,
+        outcome: str | None = None,
+        at: datetime,
+    ) -> bool:
+        """See :meth:`HistoryStore.commit_turn`."""
+        async with self._db.writing() as conn:
+            return await live_calls.commit_turn(
+                conn,
+                call_sid=call_sid,
+                expected_version=expected_version,
+                state=state,
+                events=events,
+                response=response,
+                ended=ended,
+                outcome=outcome,
+                at=at,
+            )
+
+    async def append_events(self, call_sid: str, events: Sequence[NewEvent]) -> int:
+        """See :meth:`HistoryStore.append_events`."""
+        if not events:
+            return 0
+        async with self._db.writing() as conn:
+            interaction_id = await live_calls.interaction_of(conn, call_sid)
+            if interaction_id is None:
+                log.info("dropping %d event(s) for unknown call %s", len(events), call_sid)
+                return 0
+            return await event_log.append(conn, interaction_id, events)
+
+    async def finish_call(
+        self,
+        *,
+        call_sid: str,
+        status: str,
+        at: datetime,
+        events: Sequence[NewEvent],
+        outcome: str | None,
+    ) -> bool:
+        """See :meth:`HistoryStore.finish_call`."""
+        async with self._db.writing() as conn:
+            return await live_calls.finish_call(
+                conn, call_sid=call_sid, status=status, at=at, events=events, outcome=outcome
+            )
+
+    async def customer_timeline(
+        self, phone: str, *, limit: int = TIMELINE_LIMIT
+    ) -> list[InteractionSummary] | None:
+        """See :meth:`HistoryStore.customer_timeline`."""
+        async with self._db.reading() as conn:
+            return await timeline.customer_timeline(conn, phone, limit)
+
+    async def interaction_detail(self, interaction_id: int) -> InteractionDetail | None:
+        """See :meth:`HistoryStore.interaction_detail`."""
+        async with self._db.reading() as conn:
+            return await timeline.interaction_detail(conn, interaction_id)
+
+    async def create_api_key(self, *, role: str, name: str, at: datetime) -> str:
+        """See :meth:`HistoryStore.create_api_key`."""
+        async with self._db.writing() as conn:
+            return await api_keys.create(conn, role=role, name=name, at=at)
+
+    async def authenticate_api_key(self, token: str, at: datetime) -> ApiKeyInfo | None:
+        """See :meth:`HistoryStore.authenticate_api_key`.
+
+        A read transaction; a second, tiny write only when last_used_at is older than
+        :data:`history.api_keys.LAST_USED_RESOLUTION`, so most requests never write.
+        """
+        async with self._db.reading() as conn:
+            found = await api_keys.find_active(conn, token)
+        if found is None:
+            return None
+        key, last_used_at = found
+        if api_keys.needs_touch(last_used_at, at):
+            async with self._db.writing() as conn:
+                await api_keys.touch(conn, key.id, at)
+        return key
+
+    async def revoke_api_key(self, key_id: int, *, at: datetime) -> bool:
+        """See :meth:`HistoryStore.revoke_api_key`."""
+        async with self._db.writing() as conn:
+            return await api_keys.revoke(conn, key_id, at)
+
+    async def save_menu_version(
+        self,
+        *,
+        menu_id: str,
+        checksum: str,
+        content: Mapping[str, Any],
+        at: datetime,
+        author: str | None = None,
+    ) -> None:
+        """See :meth:`HistoryStore.save_menu_version`."""
+        async with self._db.writing() as conn:
+            await menu_versions.save(
+                conn, menu_id=menu_id, checksum=checksum, content=content, author=author, at=at
+            )
+
+    async def load_menu_version(self, checksum: str) -> dict[str, Any] | None:
+        """See :meth:`HistoryStore.load_menu_version`."""
+        async with self._db.reading() as conn:
+            return await menu_versions.load(conn, checksum)
+
+    async def ping(self) -> None:
+        """See :meth:`HistoryStore.ping`."""
+        async with self._db.reading() as conn:
+            await conn.execute(text("SELECT 1"))

@@ -1,0 +1,57 @@
+"""How a verb hands control on: to the next verb, to another document, or to the call's end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from telephony.simulator.scenario import CallerConfig
+from telephony.simulator.transcript import Heard, HungUp, Paused, Rejected, Step
+from telephony.simulator.twilio_forms import TwilioForms
+from telephony.simulator.twilio_http import FetchedDocument
+from telephony.simulator.twiml_rules import TwimlNode
+
+
+@dataclass(frozen=True)
+class GoTo:
+    """Run another document (the answer to an action or a Redirect)."""
+
+    fetched: FetchedDocument
+
+
+@dataclass(frozen=True)
+class End:
+    """The call is over: the last step, and the final ``CallStatus``."""
+
+    step: HungUp | Rejected
+    status: str = "completed"
+
+
+Transition = GoTo | End
+"""What a verb leads to, when not simply to the next verb (``None``)."""
+
+
+class CallFlow(Protocol):
+    """The running call, as the verbs see it."""
+
+    config: CallerConfig
+    forms: TwilioForms
+    elapsed: float
+    queue_sids: dict[str, str]
+
+    def record(self, step: Step) -> None:
+        """Add a step to the transcript."""
+
+    async def prompt(self, verb: TwimlNode, base: str) -> Heard | Paused:
+        """Run a Say, Play or Pause."""
+
+    async def gather(self, verb: TwimlNode, base: str, *, in_queue: bool) -> Transition | None:
+        """Run a Gather."""
+
+    async def redirect(self, verb: TwimlNode, base: str, *, in_queue: bool) -> FetchedDocument:
+        """Run a Redirect."""
+
+    async def fetch(
+        self, method: str, url: str, form: dict[str, str], purpose: str, *, wait_url: bool = False
+    ) -> FetchedDocument:
+        """Request and check TwiML."""

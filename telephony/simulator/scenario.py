@@ -1,0 +1,123 @@
+"""Who calls whom, where, and how the parts Twilio cannot see (keys, agents, queues) turn out."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final, Literal, get_args
+from urllib.parse import urlsplit
+
+DialStatus = Literal["completed", "busy", "no-answer", "failed"]
+QueueOutcome = Literal["hangup", "bridged", "leave"]
+
+SILENT_ENTRIES: Final = frozenset({"", "-"})
+"""Script entries meaning "the caller stays silent at this Gather"."""
+
+DEFAULT_CALLER: Final = "+821012345678"
+"""A Korean mobile number (+82 10): voicedesk's callers are Korean first."""
+
+DEFAULT_CALLED: Final = "+8215880000"
+"""A Korean nationwide representative number (1588-xxxx), the usual contact-center line."""
+
+DEFAULT_MAX_STEPS: Final = 500
+"""Verbs and requests per call before the simulator calls it a loop; a long IVR call with
+queue announcements stays well under this, a Redirect loop reaches it in milliseconds."""
+
+_DTMF: Final = frozenset("0123456789*#")
+
+
+def new_sid(prefix: str) -> str:
+    """A SID shaped like Twilio's: two-letter prefix and 32 lowercase hex digits."""
+    return prefix + secrets.token_hex(16)
+
+
+def new_call_sid() -> str:
+    """A fresh ``CA…`` call SID."""
+    return new_sid("CA")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallerConfig:
+    """One simulated inbound call.
+
+    Attributes:
+        server_url: Where the simulator connects (e.g. ``http://127.0.0.1:8080``).
+        public_url: The base URL Twilio is configured with and signs against (the server's
+            PUBLIC_URL); defaults to ``server_url``.
+        account_sid: The ``AccountSid`` Twilio would send.
+        auth_token: The auth token requests are signed with.
+        caller: ``From``: who calls.
+        called: ``To``: the number called.
+        voice_path: The incoming-call webhook under ``public_url``.
+        status_path: The status callback under ``public_url``.
+        digits: One entry per ``<Gather>``, in order: keys to press (``"1"``,
+            ``"12345678#"``) or ``""``/``"-"`` to stay silent. When the script runs out at a
+            Gather, the caller hangs up.
+        dial_status: How every ``<Dial>`` leg ends.
+        dial_duration: Seconds a completed ``<Dial>`` leg lasts.
+        queue_result: How an ``<Enqueue>`` wait ends after ``queue_seconds`` unless the
+            server ends it first: the caller hangs up, an agent answers (``bridged``), or the
+            call is taken out of the queue (``leave``).
+        queue_seconds: Seconds of waiting before ``queue_result`` happens.
+        bridged_seconds: Seconds the caller talks to the agent after ``bridged``.
+        require_mulaw: Refuse played audio that is not 8 kHz mono μ-law WAV.
+        max_steps: Loop guard: verbs run plus requests made.
+        call_sid: The call's SID.
+
+    """
+
+    server_url: str
+    public_url: str | None = None
+    account_sid: str
+    auth_token: str
+    caller: str = DEFAULT_CALLER
+    called: str = DEFAULT_CALLED
+    voice_path: str = "/twilio/voice"
+    status_path: str = "/twilio/status"
+    digits: Sequence[str] = ()
+    dial_status: DialStatus = "completed"
+    dial_duration: int = 30
+    queue_result: QueueOutcome = "hangup"
+    queue_seconds: int = 60
+    bridged_seconds: int = 60
+    require_mulaw: bool = True
+    max_steps: int = DEFAULT_MAX_STEPS
+    call_sid: str = field(default_factory=new_call_sid)
+
+    def __post_init__(self) -> None:
+        """Refuse a scenario that could not happen, naming the field."""
+        object.__setattr__(self, "digits", tuple(self.digits))
+        _require_base_url("server_url", self.server_url)
+        _require_base_url("public_url", self.base_public_url)
+        if self.dial_status not in get_args(DialStatus):
+            raise ValueError(
+                f"dial_status: {self.dial_status!r} is not one of {', '.join(get_args(DialStatus))}"
+            )
+        if self.queue_result not in get_args(QueueOutcome):
+            raise ValueError(
+                f"queue_result: {self.queue_result!r} is not one of "
+                f"{', '.join(get_args(QueueOutcome))}"
+            )
+        for entry in self.digits:
+            if entry not in SILENT_ENTRIES and not set(entry) <= _DTMF:
+                raise ValueError(f"digits: {entry!r} is not keys 0-9 * # (or '-' for silence)")
+        for name in ("dial_duration", "queue_seconds", "bridged_seconds", "max_steps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: must not be negative")
+
+    @property
+    def base_public_url(self) -> str:
+        """The public base URL without a trailing slash."""
+        return (self.public_url or self.server_url).rstrip("/")
+
+    @property
+    def base_server_url(self) -> str:
+        """The server base URL without a trailing slash."""
+        return self.server_url.rstrip("/")
+
+
+def _require_base_url(name: str, value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{name}: {value!r} is not an absolute http(s) URL")

@@ -1,0 +1,154 @@
+"""Twilio's side of the HTTP exchange: signed form requests to public URLs, checked answers.
+
+Twilio signs the URL it was configured with (the server's public base URL, path and query)
+while the simulator's TCP connection goes to ``server_url``; every public URL is mapped onto
+the server before connecting, and a URL outside the public base cannot be reached offline.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final
+from urllib.parse import urlencode
+
+import aiohttp
+from twilio.request_validator import RequestValidator
+
+from telephony.simulator.scenario import CallerConfig
+from telephony.simulator.transcript import Requested, SimulationError, Step
+from telephony.simulator.twiml_rules import Document, TwimlRejected, check_twiml
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_TIMEOUT: Final = timedelta(seconds=15)
+"""Twilio waits 15 s for the answer to a voice webhook; a slower answer is a failure."""
+
+TWIML_CONTENT_TYPES: Final = frozenset({"text/xml", "application/xml"})
+FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
+USER_AGENT: Final = "TwilioProxy/1.1"
+"""The User-Agent of Twilio's webhook requests."""
+
+StepSink = Callable[[Step], None]
+
+
+@dataclass(frozen=True)
+class FetchedDocument:
+    """Checked TwiML and the public URL it came from (relative URLs resolve against it)."""
+
+    url: str
+    document: Document
+
+
+class TwilioHttp:
+    """Makes the requests Twilio would make for one call, signed, and checks the answers."""
+
+    def __init__(self, session: aiohttp.ClientSession, config: CallerConfig, record: StepSink):
+        """Talk to ``config.server_url`` through ``session``; report each request to ``record``."""
+        self._session = session
+        self._config = config
+        self._validator = RequestValidator(config.auth_token)
+        self._record = record
+
+    async def fetch_twiml(
+        self,
+        method: str,
+        url: str,
+        form: Mapping[str, str],
+        *,
+        purpose: str,
+        wait_url: bool = False,
+    ) -> FetchedDocument:
+        """Request TwiML the way Twilio does and check it.
+
+        Args:
+            method: ``GET`` (form in the query string) or ``POST`` (form in the body).
+            url: The absolute public URL.
+            form: The webhook parameters.
+            purpose: What the request is for, for the transcript and errors.
+            wait_url: Check the answer as an ``<Enqueue waitUrl>`` document.
+
+        Raises:
+            SimulationError: The server was unreachable, did not answer 200, answered
+                something other than XML, or TwiML that Twilio would refuse.
+
+        """
+        status, content_type, body = await self._send(method, url, form, purpose)
+        if status != 200:
+            raise SimulationError(f"{purpose}: {method} {url} answered HTTP {status}")
+        if content_type not in TWIML_CONTENT_TYPES:
+            raise SimulationError(
+                f"{purpose}: {method} {url} answered Content-Type {content_type!r}, not XML"
+            )
+        text = body.decode("utf-8", errors="replace")
+        try:
+            return FetchedDocument(url, check_twiml(text, wait_url=wait_url))
+        except TwimlRejected as err:
+            raise SimulationError(
+                f"{purpose}: {url} answered TwiML Twilio would refuse: {err.reason}"
+            ) from err
+
+    async def fetch_media(self, url: str) -> bytes:
+        """GET a file to ``<Play>``; anything but 200 is a failure."""
+        status, _, body = await self._send("GET", url, {}, "play")
+        if status != 200:
+            raise SimulationError(f"play: GET {url} answered HTTP {status}")
+        return body
+
+    async def post_status(self, url: str, form: Mapping[str, str]) -> None:
+        """POST the status callback; Twilio only needs a 2xx and ignores the body."""
+        status, _, _ = await self._send("POST", url, form, "status callback")
+        if not 200 <= status < 300:
+            raise SimulationError(f"status callback: POST {url} answered HTTP {status}")
+
+    async def _send(
+        self, method: str, url: str, form: Mapping[str, str], purpose: str
+    ) -> tuple[int, str, bytes]:
+        signed_url, body = _signed_request(method, url, form)
+        headers = {
+            "X-Twilio-Signature": self._validator.compute_signature(signed_url, body),
+            "I-Twilio-Idempotency-Token": secrets.token_hex(16),
+            "User-Agent": USER_AGENT,
+        }
+        if method == "POST":
+            headers["Content-Type"] = FORM_CONTENT_TYPE
+        target = self._on_server(signed_url)
+        log.debug("%s %s (signed as %s)", method, target, signed_url)
+        try:
+            async with self._session.request(
+                method,
+                target,
+                data=urlencode(body) if method == "POST" else None,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT.total_seconds()),
+                allow_redirects=False,
+            ) as response:
+                payload = await response.read()
+                self._record(Requested(method, signed_url, response.status, purpose))
+                return response.status, response.content_type, payload
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise SimulationError(f"{purpose}: {method} {signed_url} failed: {err!r}") from err
+
+    def _on_server(self, public: str) -> str:
+        base = self._config.base_public_url
+        rest = public[len(base) :]
+        if not public.startswith(base) or rest[:1] not in ("", "/", "?"):
+            raise SimulationError(
+                f"{public} is outside the public URL {base}; offline, the simulator can "
+                "reach only the voicedesk server"
+            )
+        return self._config.base_server_url + rest
+
+
+def _signed_request(method: str, url: str, form: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """The URL Twilio signs and the body parameters it signs with it.
+
+    For GET, Twilio appends the parameters to the query string and signs the whole URL.
+    """
+    if method == "GET" and form:
+        separator = "&" if "?" in url else "?"
+        return url + separator + urlencode(form), {}
+    return url, dict(form)

@@ -1,0 +1,90 @@
+"""The engine: SQLite pragmas and transaction modes, and driver errors translated at the edge."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from history.db import SQLITE_BUSY_TIMEOUT, Database, HistoryUnavailableError, create_engine
+from history.store import SqlHistoryStore
+
+
+def try_to_write(path: Path) -> bool:
+    """Whether another connection can take the write lock right now (no waiting)."""
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError as err:
+        assert "locked" in str(err)
+        return False
+    finally:
+        conn.close()
+
+
+async def test_sqlite_connections_use_wal_normal_sync_busy_timeout_and_foreign_keys(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        async with engine.connect() as conn:
+            pragmas = [
+                await conn.scalar(text(f"PRAGMA {name}"))
+                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+            ]
+    finally:
+        await engine.dispose()
+
+    busy_ms = int(SQLITE_BUSY_TIMEOUT.total_seconds() * 1000)
+    assert pragmas == ["wal", 1, busy_ms, 1]  # synchronous 1 = NORMAL
+
+
+async def test_sqlite_transactions_take_the_write_lock_up_front_unless_read_only(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "db.sqlite"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    db = Database(engine)
+    try:
+        async with db.writing() as conn:
+            await conn.execute(text("SELECT 1"))
+            writable_during_write = await asyncio.to_thread(try_to_write, path)
+        async with db.reading() as conn:
+            await conn.execute(text("SELECT 1"))
+            writable_during_read = await asyncio.to_thread(try_to_write, path)
+    finally:
+        await engine.dispose()
+
+    assert not writable_during_write
+    assert writable_during_read
+
+
+async def test_an_unreachable_postgresql_is_reported_as_unavailable() -> None:
+    engine = create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    try:
+        with pytest.raises(HistoryUnavailableError):
+            await SqlHistoryStore(engine).ping()
+    finally:
+        await engine.dispose()
+
+
+async def test_an_unopenable_sqlite_file_is_reported_as_unavailable(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'db.sqlite'}")
+    try:
+        with pytest.raises(HistoryUnavailableError):
+            await SqlHistoryStore(engine).ping()
+    finally:
+        await engine.dispose()
+    # After a failed connect aiosqlite stops its worker thread without waiting for it; give it
+    # the moment it needs to report back before this test's loop closes.
+    await asyncio.sleep(0.1)
+
+
+def test_other_drivers_are_refused() -> None:
+    with pytest.raises(ValueError, match="aiosqlite"):
+        create_engine("sqlite:///plain.db")
