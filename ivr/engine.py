@@ -44,6 +44,11 @@ from ivr.state import (
 # spinning forever inside one webhook. No real menu chains 64 automatic nodes.
 MAX_AUTOMATIC_HOPS: Final = 64
 
+# A caller who has been asked for input this many times is stuck in a loop the format allows
+# (e.g. a node whose fallback leads back to it, with a silent line), not in a conversation:
+# ending the call bounds what a stuck call costs.
+MAX_TURNS_PER_CALL: Final = 200
+
 # Twilio DialCallStatus values that mean the other party was reached.
 TRANSFER_CONNECTED: Final = frozenset({"completed", "answered"})
 
@@ -72,6 +77,14 @@ def step(menu: Menu, state: CallState, event: ev.Event) -> Step:
     """
     if state.phase == PHASE_ENDED:
         return state, ()
+    new_state, actions = _dispatch(menu, state, event)
+    if new_state.phase == PHASE_LISTENING and new_state.turn > MAX_TURNS_PER_CALL:
+        looped = act.FellBack(new_state.node, None, f"more than {MAX_TURNS_PER_CALL} turns")
+        return _goodbye(menu, state, (looped,), outcome="failed")
+    return new_state, actions
+
+
+def _dispatch(menu: Menu, state: CallState, event: ev.Event) -> Step:
     match event:
         case ev.CallStarted():
             return _on_call_started(menu, state, event.at)

@@ -25,7 +25,7 @@ from config.menu import (
 )
 from ivr import actions as act
 from ivr import events as ev
-from ivr.engine import MAX_AUTOMATIC_HOPS, new_call, step
+from ivr.engine import MAX_AUTOMATIC_HOPS, MAX_TURNS_PER_CALL, new_call, step
 from ivr.state import (
     PHASE_ENDED,
     PHASE_LISTENING,
@@ -858,3 +858,13 @@ def test_call_state_round_trips_through_a_json_dict() -> None:
 
 def test_call_state_from_a_minimal_dict_takes_the_defaults() -> None:
     assert CallState.from_dict({"menu_id": "support"}) == CallState(menu_id="support")
+
+
+def test_a_call_looping_past_the_turn_limit_is_ended_politely(menu: Menu) -> None:
+    state = CallState(
+        menu_id=menu.id, node="main", phase=PHASE_LISTENING, language="ko", turn=MAX_TURNS_PER_CALL
+    )
+    new_state, actions = step(menu, state, ev.NoInput(at=datetime(2026, 11, 23, 1, tzinfo=UTC)))
+    assert new_state.phase == "ended"
+    assert isinstance(actions[-1], act.Hangup)
+    assert any(isinstance(a, act.FellBack) and "turns" in a.reason for a in actions)
