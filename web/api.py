@@ -10,7 +10,7 @@ from aiohttp import web
 
 from web.keys import CLOCK, STORE
 
-ROLE: Final = "api_role"
+ROLE: Final = web.RequestKey("api_role", str)
 READ_HISTORY: Final = frozenset({"admin", "supervisor"})
 E164: Final = re.compile(r"^\+?[1-9]\d{6,14}$")
 

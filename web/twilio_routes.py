@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 TWIML: Final = "text/xml"
 TWILIO_PREFIX: Final = "/twilio/"
-FORM: Final = "twilio_form"
+FORM: Final = web.RequestKey("twilio_form", dict[str, str])
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -46,7 +46,7 @@ async def twilio_signature(request: web.Request, handler: Handler) -> web.Stream
 
 async def voice(request: web.Request) -> web.Response:
     """Incoming call: open the call and run the menu to its first wait."""
-    form: dict[str, str] = request[FORM]
+    form = request[FORM]
     identity = webhooks.call_identity(form)
     if identity is None:
         return await _static_apology(request, "incoming call without CallSid/From")
@@ -80,7 +80,8 @@ async def queue(request: web.Request) -> web.Response:
 
 async def status(request: web.Request) -> web.Response:
     """Status callback: record it once (CallSid + SequenceNumber + status); end the call."""
-    report = webhooks.status_report(request[FORM])
+    form = request[FORM]
+    report = webhooks.status_report(form)
     if report is None:
         raise web.HTTPBadRequest(text="status callback without CallSid/CallStatus")
     known = await request.app[CALLS].report_status(
@@ -107,7 +108,7 @@ EventParser = Callable[[Mapping[str, str], datetime], ev.Event]
 
 
 async def _advance(request: web.Request, parse: EventParser) -> web.Response:
-    form: dict[str, str] = request[FORM]
+    form = request[FORM]
     call_sid = form.get("CallSid", "")
     if not call_sid:
         return await _static_apology(request, "webhook without CallSid")
