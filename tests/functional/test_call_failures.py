@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
 import aiohttp
 import sqlalchemy as sa
-from conftest import AUTH_TOKEN, PUBLIC_URL, AppFactory, app_of
-from test_call_webhooks import EVERY_NODE_MENU, OPEN_HOURS, Clock, gather_of, verbs
-from twilio_style import TwilioStyleCall
+from conftest import AppFactory, app_of
+from test_call_webhooks import EVERY_NODE_MENU, OPEN_HOURS, Clock, gather_of, make_call, verbs
 
 from history.db import create_engine
 from speech.synthesis import PromptSynthesizer, SynthesisError
@@ -56,13 +54,7 @@ async def test_failure_inside_a_call_apologises_routes_to_fallback_and_is_record
     failing = SynthesizerFailingOn(PromptSynthesizer(prompt_cache), ACCOUNT_PROMPT)
     server = await start_app(menu=EVERY_NODE_MENU, clock=Clock(OPEN_HOURS), synthesizer=failing)
     async with aiohttp.ClientSession() as session:
-        call = TwilioStyleCall(
-            session,
-            str(server.make_url("")).rstrip("/"),
-            PUBLIC_URL,
-            AUTH_TOKEN,
-            "CA" + uuid.uuid4().hex,
-        )
+        call = await make_call(server, session)
         first = await call.twiml("/twilio/voice", status="ringing")
         failing.armed = True
         routed = await call.twiml(gather_of(first).attrib["action"], {"Digits": "2"})
@@ -83,13 +75,7 @@ async def test_failure_inside_a_call_apologises_routes_to_fallback_and_is_record
 async def test_call_that_cannot_be_loaded_still_gets_valid_twiml(start_app: AppFactory) -> None:
     server = await start_app(menu=EVERY_NODE_MENU, clock=Clock(OPEN_HOURS))
     async with aiohttp.ClientSession() as session:
-        call = TwilioStyleCall(
-            session,
-            str(server.make_url("")).rstrip("/"),
-            PUBLIC_URL,
-            AUTH_TOKEN,
-            "CA" + uuid.uuid4().hex,
-        )
+        call = await make_call(server, session)
         first = await call.twiml("/twilio/voice", status="ringing")
         engine = create_engine(app_of(server)[SETTINGS].database_url)
         try:
@@ -109,12 +95,6 @@ async def test_webhook_for_an_unknown_call_gets_an_apology_not_a_500(
 ) -> None:
     server = await start_app(menu=EVERY_NODE_MENU, clock=Clock(OPEN_HOURS))
     async with aiohttp.ClientSession() as session:
-        call = TwilioStyleCall(
-            session,
-            str(server.make_url("")).rstrip("/"),
-            PUBLIC_URL,
-            AUTH_TOKEN,
-            "CA" + uuid.uuid4().hex,
-        )
+        call = await make_call(server, session)
         answer = await call.twiml("/twilio/gather?turn=3", {"Digits": "1"})
     assert verbs(answer) == ["Play", "Enqueue"]

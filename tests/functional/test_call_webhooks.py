@@ -65,9 +65,17 @@ def gather_of(document: ET.Element) -> ET.Element:
     return gather
 
 
-async def make_call(server: TestServer, session: aiohttp.ClientSession) -> TwilioStyleCall:
+async def make_call(
+    server: TestServer, session: aiohttp.ClientSession, caller: str = "+821012345678"
+) -> TwilioStyleCall:
+    """A Twilio-style caller of ``server`` (behind the public URL) with a fresh CallSid."""
     return TwilioStyleCall(
-        session, str(server.make_url("")).rstrip("/"), PUBLIC_URL, AUTH_TOKEN, new_sid()
+        session,
+        str(server.make_url("")).rstrip("/"),
+        PUBLIC_URL,
+        AUTH_TOKEN,
+        new_sid(),
+        caller=caller,
     )
 
 

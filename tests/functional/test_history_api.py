@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import aiohttp
 from aiohttp.test_utils import TestServer
-from conftest import AUTH_TOKEN, PUBLIC_URL, AppFactory, app_of
-from test_call_webhooks import EVERY_NODE_MENU, OPEN_HOURS, Clock, gather_of
-from twilio_style import TwilioStyleCall
+from conftest import PUBLIC_URL, AppFactory, app_of
+from test_call_webhooks import EVERY_NODE_MENU, OPEN_HOURS, Clock, gather_of, make_call
 
 from web.keys import STORE
 
@@ -23,14 +21,7 @@ async def key_for(server: TestServer, role: str) -> str:
 
 
 async def a_finished_call(server: TestServer, session: aiohttp.ClientSession) -> str:
-    call = TwilioStyleCall(
-        session,
-        str(server.make_url("")).rstrip("/"),
-        PUBLIC_URL,
-        AUTH_TOKEN,
-        "CA" + uuid.uuid4().hex,
-        caller=CALLER,
-    )
+    call = await make_call(server, session, caller=CALLER)
     first = await call.twiml("/twilio/voice", status="ringing")
     account = await call.twiml(gather_of(first).attrib["action"], {"Digits": "2"})
     await call.twiml(gather_of(account).attrib["action"], {"Digits": "87654321"})
@@ -126,13 +117,7 @@ async def test_prompt_route_serves_cacheable_mulaw_and_404s_unknown(
 ) -> None:
     server = await start_app(menu=EVERY_NODE_MENU, clock=Clock(OPEN_HOURS))
     async with aiohttp.ClientSession() as session:
-        call = TwilioStyleCall(
-            session,
-            str(server.make_url("")).rstrip("/"),
-            PUBLIC_URL,
-            AUTH_TOKEN,
-            "CA" + uuid.uuid4().hex,
-        )
+        call = await make_call(server, session)
         first = await call.twiml("/twilio/voice", status="ringing")
         play = next(first.iter("Play")).text
         assert play is not None
