@@ -90,10 +90,17 @@ class CallService:
         if not created and record.last_response is not None:
             await self._note_replay(record, "call_started", None, at)
             return record.last_response
-        return await self.advance(call_sid, ev.CallStarted(at, caller, called), None, render)
+        started = ev.CallStarted(at, caller, called)
+        return await self.advance(call_sid, started, None, render, loaded=record)
 
     async def advance(
-        self, call_sid: str, event: ev.Event, turn: int | None, render: Renderer
+        self,
+        call_sid: str,
+        event: ev.Event,
+        turn: int | None,
+        render: Renderer,
+        *,
+        loaded: CallRecord | None = None,
     ) -> str:
         """Apply one event to a call and return the response for Twilio.
 

@@ -1,22 +1,36 @@
 """Appending to an interaction's event log: consecutive ``seq`` numbers, idempotent keys.
 
-The next ``seq`` is ``max(seq) + 1``, read inside the appending transaction after locking the
-interaction's row. On SQLite the transaction already holds the database's only write lock
-(``BEGIN IMMEDIATE``). On PostgreSQL (READ COMMITTED) the row lock makes a second appender wait
-until the first commits; its next statement then sees the first one's events, so both never pick
-the same numbers. ``UNIQUE (interaction_id, seq)`` remains as the backstop.
+The interaction row carries ``last_seq``. An append is one ``UPDATE interactions SET last_seq =
+last_seq + n RETURNING last_seq`` followed by one multi-row insert: the update both allocates
+the numbers and holds the row lock until commit, so concurrent appenders (PostgreSQL, READ
+COMMITTED) wait for each other and never pick the same numbers; SQLite transactions already
+hold the database's only write lock (``BEGIN IMMEDIATE``). ``UNIQUE (interaction_id, seq)``
+remains as the backstop. Ending the interaction rides on the same update.
+
+Keyed events (status callbacks, replay notes) are checked against the stored keys after the row
+is locked, so two transactions carrying the same key never both insert it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from history.models import Interaction, InteractionEvent
+from history.models import Interaction, InteractionEvent, instant
 from history.records import NewEvent
+
+
+@dataclass(frozen=True)
+class Ending:
+    """Close the interaction (each field only if not set yet: the first end and outcome win)."""
+
+    at: datetime
+    outcome: str | None
 
 
 async def lock_interaction(conn: AsyncConnection, interaction_id: int) -> bool:
@@ -37,7 +51,11 @@ async def lock_interaction(conn: AsyncConnection, interaction_id: int) -> bool:
 
 
 async def append(
-    conn: AsyncConnection, interaction_id: int, events: Sequence[NewEvent], *, locked: bool = False
+    conn: AsyncConnection,
+    interaction_id: int,
+    events: Sequence[NewEvent],
+    *,
+    ending: Ending | None = None,
 ) -> int:
     """Append ``events`` in order, skipping those whose key the interaction already has.
 
@@ -45,25 +63,31 @@ async def append(
         conn: A connection inside the writing transaction.
         interaction_id: The interaction to append to.
         events: The events, in the order they happened.
-        locked: The caller already holds the interaction's row lock.
+        ending: Also close the interaction, in the same statement.
 
     Returns:
         How many events were written.
 
     """
-    if not events:
-        return 0
-    if not locked:
+    fresh = list(events)
+    if any(e.key is not None for e in events):
         await lock_interaction(conn, interaction_id)
-    fresh = await _without_known_keys(conn, interaction_id, events)
-    if not fresh:
+        fresh = await _without_known_keys(conn, interaction_id, events)
+    if not fresh and ending is None:
         return 0
+    values: dict[str, Any] = {"last_seq": Interaction.last_seq + len(fresh)}
+    if ending is not None:
+        values["ended_at"] = func.coalesce(Interaction.ended_at, instant(ending.at))
+        values["outcome"] = func.coalesce(Interaction.outcome, ending.outcome)
     last = await conn.scalar(
-        select(func.coalesce(func.max(InteractionEvent.seq), 0)).where(
-            InteractionEvent.interaction_id == interaction_id
-        )
+        update(Interaction)
+        .where(Interaction.id == interaction_id)
+        .values(values)
+        .returning(Interaction.last_seq)
     )
-    first = int(last or 0) + 1
+    if last is None or not fresh:
+        return 0
+    first = int(last) - len(fresh) + 1
     await conn.execute(
         insert(InteractionEvent),
         [_row(interaction_id, first + i, event) for i, event in enumerate(fresh)],

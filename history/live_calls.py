@@ -183,9 +183,8 @@ async def commit_turn(
     )
     if interaction_id is None:
         return False
-    if ended:
-        await end_interaction(conn, interaction_id, at, outcome)
-    await event_log.append(conn, interaction_id, events)
+    ending = event_log.Ending(at, outcome) if ended else None
+    await event_log.append(conn, interaction_id, events, ending=ending)
     return True
 
 
@@ -218,27 +217,8 @@ async def finish_call(
         )
         if interaction_id is None:
             return False
-    await end_interaction(conn, interaction_id, at, outcome)
-    await event_log.append(conn, interaction_id, events)
+    await event_log.append(conn, interaction_id, events, ending=event_log.Ending(at, outcome))
     return True
-
-
-async def end_interaction(
-    conn: AsyncConnection, interaction_id: int, at: datetime, outcome: str | None
-) -> None:
-    """Set the interaction's end and outcome, each only if not set yet (first one wins)."""
-    still_open = Interaction.ended_at.is_(None)
-    await conn.execute(
-        update(Interaction)
-        .where(
-            Interaction.id == interaction_id,
-            or_(still_open, Interaction.outcome.is_(None)) if outcome is not None else still_open,
-        )
-        .values(
-            ended_at=func.coalesce(Interaction.ended_at, instant(at)),
-            outcome=func.coalesce(Interaction.outcome, outcome),
-        )
-    )
 
 
 async def interaction_of(conn: AsyncConnection, call_sid: str) -> int | None:

@@ -129,6 +129,9 @@ class Interaction(Base):
     outcome: Mapped[str | None] = mapped_column(Text)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
     menu_id: Mapped[str | None] = mapped_column(Text)
+    # The seq of the newest event: appending is one `UPDATE … SET last_seq = last_seq + n
+    # RETURNING`, which both allocates the numbers and serialises appenders on the row.
+    last_seq: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class InteractionEvent(Base):

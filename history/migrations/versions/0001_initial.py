@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.Text(), nullable=True),
         sa.Column("parent_id", sa.Integer(), nullable=True),
         sa.Column("menu_id", sa.Text(), nullable=True),
+        sa.Column("last_seq", sa.Integer(), server_default="0", nullable=False),
         sa.CheckConstraint(
             "channel IN ('callback', 'chat', 'voice')", name=op.f("ck_interactions_channel")
         ),
