@@ -13,8 +13,8 @@ import numpy.typing as npt
 import pytest
 
 from speech.audio import mulaw_decode, parse_wav_header, to_telephone_wav
+from speech.espeak_worker import ENGINE_THREAD_NAME
 from speech.synthesis import (
-    ENGINE_THREAD_NAME,
     SPEECH_RATE_WPM,
     PromptSynthesizer,
     SynthesisError,
