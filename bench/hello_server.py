@@ -34,8 +34,12 @@ def fixed_documents(public_url: str) -> dict[str, bytes]:
         response = VoiceResponse()
         response.play(public_url + PROMPT)
         gather = response.gather(
-            input="dtmf", action=f"{public_url}/twilio/gather?turn={turn + 1}", method="POST",
-            timeout=5, num_digits=1 if turn == 0 else 8, finish_on_key="#",
+            input="dtmf",
+            action=f"{public_url}/twilio/gather?turn={turn + 1}",
+            method="POST",
+            timeout=5,
+            num_digits=1 if turn == 0 else 8,
+            finish_on_key="#",
         )
         gather.play(public_url + PROMPT)
         response.redirect(f"{public_url}/twilio/no-input?turn={turn + 1}", method="POST")
@@ -75,12 +79,14 @@ def create_app(public_url: str) -> web.Application:
     """The hello application, its TwiML pointing back at ``public_url``."""
     app = web.Application()
     app[DOCUMENTS] = fixed_documents(public_url.rstrip("/"))
-    app.add_routes([
-        web.post("/twilio/voice", voice),
-        web.post("/twilio/gather", gather),
-        web.post("/twilio/status", status),
-        web.get("/readyz", readyz),
-    ])
+    app.add_routes(
+        [
+            web.post("/twilio/voice", voice),
+            web.post("/twilio/gather", gather),
+            web.post("/twilio/status", status),
+            web.get("/readyz", readyz),
+        ]
+    )
     return app
 
 
@@ -91,8 +97,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     public_url = f"http://{args.host}:{args.port}"
-    web.run_app(create_app(public_url), host=args.host, port=args.port, access_log=None,
-                print=None)
+    web.run_app(create_app(public_url), host=args.host, port=args.port, access_log=None, print=None)
 
 
 if __name__ == "__main__":

@@ -197,8 +197,9 @@ class Latency:
         if not seconds:
             return cls(0, math.nan, math.nan, math.nan)
         ordered = sorted(seconds)
-        return cls(len(ordered), 1000 * _rank(ordered, 50), 1000 * _rank(ordered, 99),
-                   1000 * ordered[-1])
+        return cls(
+            len(ordered), 1000 * _rank(ordered, 50), 1000 * _rank(ordered, 99), 1000 * ordered[-1]
+        )
 
 
 def _rank(ordered: list[float], percent: float) -> float:
@@ -277,7 +278,8 @@ class PostgresProbe:
 
     async def _poll(self) -> None:
         rows = await self._connection.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1", self._database)
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1", self._database
+        )
         for row in rows:
             pid = int(row["pid"])
             self._last[pid] = max(self._last.get(pid, 0.0), cpu_seconds(pid))
@@ -290,7 +292,8 @@ class PostgresProbe:
     async def _sessions_opened(self) -> int:
         # pg_stat_database.sessions exists from PostgreSQL 14 on.
         value = await self._connection.fetchval(
-            "SELECT sessions FROM pg_stat_database WHERE datname = $1", self._database)
+            "SELECT sessions FROM pg_stat_database WHERE datname = $1", self._database
+        )
         return int(value or 0)
 
 
@@ -317,8 +320,9 @@ class Target:
 
     def snapshot(self) -> Snapshot:
         """Read every clock now."""
-        return Snapshot(time.perf_counter(), time.process_time(), cpu_seconds(self.pid),
-                        machine_busy_seconds())
+        return Snapshot(
+            time.perf_counter(), time.process_time(), cpu_seconds(self.pid), machine_busy_seconds()
+        )
 
 
 @dataclass(frozen=True)
@@ -346,9 +350,17 @@ class PhaseResult:
 
 
 def phase_result(
-    target: Target, phase: str, recorder: Recorder, before: Snapshot, after: Snapshot,
-    database: tuple[float, int] | None, *, window_s: float, offered: float | None = None,
-    concurrency: int | None = None, lags: list[float] | None = None,
+    target: Target,
+    phase: str,
+    recorder: Recorder,
+    before: Snapshot,
+    after: Snapshot,
+    database: tuple[float, int] | None,
+    *,
+    window_s: float,
+    offered: float | None = None,
+    concurrency: int | None = None,
+    lags: list[float] | None = None,
 ) -> PhaseResult:
     """Fold a phase's recorder and clocks into its figures."""
     wall = after.wall - before.wall
@@ -362,9 +374,15 @@ def phase_result(
     # Whatever else kept the shared machine busy meanwhile (other jobs, the kernel's share).
     other = after.machine_busy - before.machine_busy - server - client - spent
     return PhaseResult(
-        server=target.name, phase=phase, offered_calls_per_s=offered, concurrency=concurrency,
-        window_s=window_s, calls=recorder.calls, calls_per_s=recorder.calls / window_s,
-        webhooks_per_s=requests / window_s, latency=latency,
+        server=target.name,
+        phase=phase,
+        offered_calls_per_s=offered,
+        concurrency=concurrency,
+        window_s=window_s,
+        calls=recorder.calls,
+        calls_per_s=recorder.calls / window_s,
+        webhooks_per_s=requests / window_s,
+        latency=latency,
         server_cpu_ms_per_call=1000 * server / calls,
         server_cpu_percent=100 * server / wall,
         database_cpu_ms_per_call=1000 * spent / calls if database is not None else None,
@@ -372,7 +390,8 @@ def phase_result(
         client_cpu_percent=100 * client / wall,
         other_cpu_percent=max(0.0, 100 * other / wall),
         start_lag_p99_ms=1000 * _rank(sorted(lags), 99) if lags else None,
-        errors=dict(recorder.errors), error_samples=list(recorder.samples),
+        errors=dict(recorder.errors),
+        error_samples=list(recorder.samples),
     )
 
 
@@ -393,8 +412,9 @@ class KeypadCall:
         sid = "CA" + secrets.token_hex(16)
         webhook = "voice"  # the webhook whose request or answer failed, if one does
         try:
-            document = await self._twiml(webhook, f"{self.target.base_url}/twilio/voice", sid,
-                                         {}, status="ringing")
+            document = await self._twiml(
+                webhook, f"{self.target.base_url}/twilio/voice", sid, {}, status="ringing"
+            )
             action = self._gather_action(document)
             webhook = "gather:menu"
             document = await self._twiml(webhook, action, sid, {"Digits": "2"})
@@ -411,12 +431,20 @@ class KeypadCall:
         self.recorder.completed()
         return True
 
-    async def _post(self, url: str, sid: str, extra: dict[str, str], status: str
-                    ) -> tuple[int, str, str, float]:
+    async def _post(
+        self, url: str, sid: str, extra: dict[str, str], status: str
+    ) -> tuple[int, str, str, float]:
         params = {
-            "AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "CallSid": sid,
-            "CallStatus": status, "Direction": "inbound", "From": CALLER, "To": CALLED,
-            "Caller": CALLER, "Called": CALLED, **extra,
+            "AccountSid": ACCOUNT_SID,
+            "ApiVersion": "2010-04-01",
+            "CallSid": sid,
+            "CallStatus": status,
+            "Direction": "inbound",
+            "From": CALLER,
+            "To": CALLED,
+            "Caller": CALLER,
+            "Called": CALLED,
+            **extra,
         }
         headers = {"X-Twilio-Signature": self.validator.compute_signature(url, params)}
         started = time.perf_counter()
@@ -424,8 +452,9 @@ class KeypadCall:
             body = await response.text()
         return response.status, response.content_type, body, time.perf_counter() - started
 
-    async def _twiml(self, webhook: str, url: str, sid: str, extra: dict[str, str],
-                     status: str = "in-progress") -> ET.Element:
+    async def _twiml(
+        self, webhook: str, url: str, sid: str, extra: dict[str, str], status: str = "in-progress"
+    ) -> ET.Element:
         code, content_type, body, seconds = await self._post(url, sid, extra, status)
         if code != 200 or content_type not in {"text/xml", "application/xml"}:
             raise CallFailedError(f"HTTP {code} {content_type}: {body[:200]!r}")
@@ -439,16 +468,24 @@ class KeypadCall:
         gather = document.find("Gather")
         action = gather.get("action", "") if gather is not None else ""
         if not action.startswith(f"{self.target.base_url}/twilio/gather?turn="):
-            raise CallFailedError(f"expected <Gather> back to /twilio/gather, got "
-                                  f"{_verbs(document)} action={action!r}")
+            raise CallFailedError(
+                f"expected <Gather> back to /twilio/gather, got "
+                f"{_verbs(document)} action={action!r}"
+            )
         return action
 
     async def _status(self, sid: str) -> None:
         code, _, body, seconds = await self._post(
-            f"{self.target.base_url}/twilio/status", sid,
-            {"CallDuration": "42", "SequenceNumber": "1", "CallbackSource": "call-progress-events",
-             "Timestamp": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())},
-            status="completed")
+            f"{self.target.base_url}/twilio/status",
+            sid,
+            {
+                "CallDuration": "42",
+                "SequenceNumber": "1",
+                "CallbackSource": "call-progress-events",
+                "Timestamp": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()),
+            },
+            status="completed",
+        )
         if code != 204:
             raise CallFailedError(f"status callback answered HTTP {code}: {body[:200]!r}")
         self.recorder.answered("status", seconds)
@@ -462,8 +499,12 @@ def _verbs(document: ET.Element) -> str:
 
 
 async def closed_loop(
-    session: aiohttp.ClientSession, validator: RequestValidator, target: Target,
-    concurrency: int, warmup_s: float, duration_s: float,
+    session: aiohttp.ClientSession,
+    validator: RequestValidator,
+    target: Target,
+    concurrency: int,
+    warmup_s: float,
+    duration_s: float,
 ) -> PhaseResult:
     """``concurrency`` callers, each placing the next call as soon as one ends.
 
@@ -488,13 +529,25 @@ async def closed_loop(
     after, database = await target.end()
     await _drain(tasks)
     phase = SERIAL if concurrency == 1 else MAXIMUM
-    return phase_result(target, phase, recorder, before, after, database,
-                        window_s=after.wall - before.wall, concurrency=concurrency)
+    return phase_result(
+        target,
+        phase,
+        recorder,
+        before,
+        after,
+        database,
+        window_s=after.wall - before.wall,
+        concurrency=concurrency,
+    )
 
 
 async def open_loop(
-    session: aiohttp.ClientSession, validator: RequestValidator, target: Target,
-    rate: float, duration_s: float, rng: random.Random,
+    session: aiohttp.ClientSession,
+    validator: RequestValidator,
+    target: Target,
+    rate: float,
+    duration_s: float,
+    rng: random.Random,
 ) -> PhaseResult:
     """Calls arriving at random (Poisson, ``rate`` per second) for ``duration_s``: the latency."""
     recorder = Recorder(recording=True)
@@ -517,8 +570,17 @@ async def open_loop(
         task.add_done_callback(in_flight.discard)
     await _drain(list(in_flight))
     after, database = await target.end()
-    return phase_result(target, f"{rate:.0f}/s", recorder, before, after, database,
-                        window_s=duration_s, offered=rate, lags=lags)
+    return phase_result(
+        target,
+        f"{rate:.0f}/s",
+        recorder,
+        before,
+        after,
+        database,
+        window_s=duration_s,
+        offered=rate,
+        lags=lags,
+    )
 
 
 async def _drain(tasks: list[asyncio.Task[Any]]) -> None:
@@ -556,26 +618,41 @@ class Server:
 
 
 @contextlib.contextmanager
-def server_process(name: str, argv: list[str], env: dict[str, str], workdir: Path,
-                   profile: Path | None = None) -> Iterator[Server]:
+def server_process(
+    name: str, argv: list[str], env: dict[str, str], workdir: Path, profile: Path | None = None
+) -> Iterator[Server]:
     """Run ``argv`` in ``workdir`` (log in ``<name>.log``), under py-spy when ``profile`` is set.
 
     On exit the server gets SIGINT (aiohttp's graceful shutdown), then SIGKILL if it hangs.
     """
     if profile is not None:
-        argv = [str(BIN / "py-spy"), "record", "--rate", str(PROFILE_RATE_HZ), "--nonblocking",
-                "--gil", "--format", "raw", "--output", str(profile), "--", *argv]
+        argv = [
+            str(BIN / "py-spy"),
+            "record",
+            "--rate",
+            str(PROFILE_RATE_HZ),
+            "--nonblocking",
+            "--gil",
+            "--format",
+            "raw",
+            "--output",
+            str(profile),
+            "--",
+            *argv,
+        ]
     with (workdir / f"{name}.log").open("wb") as log:
-        process = subprocess.Popen(argv, cwd=workdir, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(argv, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
         server = Server(process, process.pid if profile is None else _child_of(process.pid))
         try:
             yield server
         finally:
             if process.poll() is not None:  # it died during the run: say how, with its log
                 tail = (workdir / f"{name}.log").read_text(errors="replace")[-2000:]
-                print(f"{name} exited during the run (exit code {process.returncode}; "
-                      f"negative: killed by that signal):\n{tail}", file=sys.stderr)
+                print(
+                    f"{name} exited during the run (exit code {process.returncode}; "
+                    f"negative: killed by that signal):\n{tail}",
+                    file=sys.stderr,
+                )
             else:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(server.pid, signal.SIGINT)
@@ -598,8 +675,9 @@ def _child_of(pid: int) -> int:
     raise SystemExit(f"process {pid} started no server")
 
 
-async def wait_ready(session: aiohttp.ClientSession, name: str, base_url: str,
-                     server: Server, workdir: Path) -> None:
+async def wait_ready(
+    session: aiohttp.ClientSession, name: str, base_url: str, server: Server, workdir: Path
+) -> None:
     """Poll ``/readyz`` until 200; fail with the server's log if it exits or takes too long."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline and server.process.poll() is None:
@@ -647,22 +725,39 @@ class Run:
     def result(self, server: str, phase: str) -> PhaseResult:
         """``server``'s result in ``phase`` (SERIAL, MAXIMUM, or anything else: the open loop)."""
         closed = {SERIAL, MAXIMUM}
-        return next(r for r in self.results if r.server == server
-                    and (r.phase == phase or (phase not in closed and r.phase not in closed)))
+        return next(
+            r
+            for r in self.results
+            if r.server == server
+            and (r.phase == phase or (phase not in closed and r.phase not in closed))
+        )
 
 
 def machine() -> dict[str, str]:
     """What the figures were measured on."""
-    model = next((line.split(":", 1)[1].strip()
-                  for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), "unknown")
-    return {"cpus": str(os.cpu_count()), "cpu_model": model,
-            "python": platform.python_version(), "aiohttp": aiohttp.__version__,
-            "kernel": platform.release()}
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown",
+    )
+    return {
+        "cpus": str(os.cpu_count()),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "aiohttp": aiohttp.__version__,
+        "kernel": platform.release(),
+    }
 
 
-async def measure(args: argparse.Namespace, targets: list[Target], run: Run,
-                  wait: Callable[[aiohttp.ClientSession], Awaitable[None]]) -> None:
+async def measure(
+    args: argparse.Namespace,
+    targets: list[Target],
+    run: Run,
+    wait: Callable[[aiohttp.ClientSession], Awaitable[None]],
+) -> None:
     """Phase 1 (max) then phase 2 (``--load`` of each server's own max), server by server."""
     connector = aiohttp.TCPConnector(limit=max(4 * args.concurrency, 256), force_close=False)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
@@ -677,17 +772,25 @@ async def measure(args: argparse.Namespace, targets: list[Target], run: Run,
                     await target.database.close()
 
 
-async def measure_target(args: argparse.Namespace, session: aiohttp.ClientSession,
-                         validator: RequestValidator, target: Target, run: Run) -> None:
+async def measure_target(
+    args: argparse.Namespace,
+    session: aiohttp.ClientSession,
+    validator: RequestValidator,
+    target: Target,
+    run: Run,
+) -> None:
     """The three phases against one server: max, open loop at ``--load`` of it, serial."""
-    maximum = await closed_loop(session, validator, target, args.concurrency, args.warmup,
-                                args.duration)
+    maximum = await closed_loop(
+        session, validator, target, args.concurrency, args.warmup, args.duration
+    )
     rate = max(args.load * maximum.calls_per_s, 1.0)
     await asyncio.sleep(1.0)  # let the closed loop's tail settle
-    loaded = await open_loop(session, validator, target, rate, args.duration,
-                             random.Random(args.seed))
-    serial = await closed_loop(session, validator, target, 1, 0.5,
-                               min(SERIAL_PHASE_S, args.duration))
+    loaded = await open_loop(
+        session, validator, target, rate, args.duration, random.Random(args.seed)
+    )
+    serial = await closed_loop(
+        session, validator, target, 1, 0.5, min(SERIAL_PHASE_S, args.duration)
+    )
     for result in (maximum, loaded, serial):
         run.results.append(result)
         print(_line(result), flush=True)
@@ -695,9 +798,11 @@ async def measure_target(args: argparse.Namespace, session: aiohttp.ClientSessio
 
 def bench(args: argparse.Namespace) -> Run:
     """Start both servers, measure them, stop them; returns what was measured."""
-    run = Run(command=" ".join(shlex.quote(a) for a in [".venv/bin/python", *sys.argv]),
-              machine=machine(), settings={k: v for k, v in vars(args).items()
-                                           if k not in {"auth_token", "json"}})
+    run = Run(
+        command=" ".join(shlex.quote(a) for a in [".venv/bin/python", *sys.argv]),
+        machine=machine(),
+        settings={k: v for k, v in vars(args).items() if k not in {"auth_token", "json"}},
+    )
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vd-bench-")))
         targets, servers = start_servers(args, stack, workdir)
@@ -711,13 +816,15 @@ def bench(args: argparse.Namespace) -> Run:
     return run
 
 
-def start_servers(args: argparse.Namespace, stack: contextlib.ExitStack, workdir: Path
-                  ) -> tuple[list[Target], list[Server]]:
+def start_servers(
+    args: argparse.Namespace, stack: contextlib.ExitStack, workdir: Path
+) -> tuple[list[Target], list[Server]]:
     """The bare aiohttp server and voicedesk (on a fresh database), stopped by ``stack``."""
     menu = workdir / "bench-menu.yaml"
     menu.write_text(BENCH_MENU, encoding="utf-8")
-    subprocess.run([str(BIN / "voicedesk"), "check-menu", str(menu)], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [str(BIN / "voicedesk"), "check-menu", str(menu)], check=True, stdout=subprocess.DEVNULL
+    )
     port = args.port or free_port()
     hello_port = args.port + 1 if args.port else free_port()
     probe = None
@@ -727,20 +834,45 @@ def start_servers(args: argparse.Namespace, stack: contextlib.ExitStack, workdir
     else:
         url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     env = clean_env(
-        VOICEDESK_DATABASE_URL=url, VOICEDESK_PUBLIC_URL=f"http://{HOST}:{port}",
-        VOICEDESK_TWILIO_AUTH_TOKEN=args.auth_token, VOICEDESK_MENU=str(menu),
+        VOICEDESK_DATABASE_URL=url,
+        VOICEDESK_PUBLIC_URL=f"http://{HOST}:{port}",
+        VOICEDESK_TWILIO_AUTH_TOKEN=args.auth_token,
+        VOICEDESK_MENU=str(menu),
         VOICEDESK_PROMPT_CACHE_DIR=str(args.prompt_cache or workdir / "prompts"),
         VOICEDESK_LOG_LEVEL="WARNING",
     )
     if args.database == "postgresql":
-        subprocess.run([str(BIN / "voicedesk"), "migrate"], cwd=workdir, env=env, check=True,
-                       stdout=subprocess.DEVNULL)
-    hello = stack.enter_context(server_process(
-        "aiohttp-hello", [sys.executable, str(BENCH_DIR / "hello_server.py"), "--host", HOST,
-                          "--port", str(hello_port)], clean_env(), workdir))
-    voicedesk = stack.enter_context(server_process(
-        "voicedesk", [str(BIN / "voicedesk"), "serve", "--host", HOST, "--port", str(port)],
-        env, workdir, profile=args.profile))
+        subprocess.run(
+            [str(BIN / "voicedesk"), "migrate"],
+            cwd=workdir,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    hello = stack.enter_context(
+        server_process(
+            "aiohttp-hello",
+            [
+                sys.executable,
+                str(BENCH_DIR / "hello_server.py"),
+                "--host",
+                HOST,
+                "--port",
+                str(hello_port),
+            ],
+            clean_env(),
+            workdir,
+        )
+    )
+    voicedesk = stack.enter_context(
+        server_process(
+            "voicedesk",
+            [str(BIN / "voicedesk"), "serve", "--host", HOST, "--port", str(port)],
+            env,
+            workdir,
+            profile=args.profile,
+        )
+    )
     targets = [
         Target("aiohttp-hello", f"http://{HOST}:{hello_port}", hello.pid),
         Target("voicedesk", f"http://{HOST}:{port}", voicedesk.pid, probe),
@@ -750,39 +882,49 @@ def start_servers(args: argparse.Namespace, stack: contextlib.ExitStack, workdir
 
 # --- report -----------------------------------------------------------------------------------
 
-COLUMNS: Final = (f"{'server':<14}{'phase':>8}{'calls/s':>9}{'webhk/s':>9}{'p50 ms':>8}"
-                  f"{'p99 ms':>8}{'max ms':>8}{'CPUms/call':>11}{'srvCPU%':>8}{'cliCPU%':>8}"
-                  f"{'othCPU%':>8}{'errors':>7}")
+COLUMNS: Final = (
+    f"{'server':<14}{'phase':>8}{'calls/s':>9}{'webhk/s':>9}{'p50 ms':>8}"
+    f"{'p99 ms':>8}{'max ms':>8}{'CPUms/call':>11}{'srvCPU%':>8}{'cliCPU%':>8}"
+    f"{'othCPU%':>8}{'errors':>7}"
+)
 
 
 def _header(run: Run, args: argparse.Namespace) -> str:
     m = run.machine
-    return (f"# {run.command}\n# {m['cpus']} CPUs ({m['cpu_model']}), Python {m['python']}, "
-            f"aiohttp {m['aiohttp']}; database {args.database}; concurrency {args.concurrency}, "
-            f"warm-up {args.warmup:g} s, {args.duration:g} s per phase, open loop at "
-            f"{args.load:.0%} of each server's max\n{COLUMNS}")
+    return (
+        f"# {run.command}\n# {m['cpus']} CPUs ({m['cpu_model']}), Python {m['python']}, "
+        f"aiohttp {m['aiohttp']}; database {args.database}; concurrency {args.concurrency}, "
+        f"warm-up {args.warmup:g} s, {args.duration:g} s per phase, open loop at "
+        f"{args.load:.0%} of each server's max\n{COLUMNS}"
+    )
 
 
 def _line(r: PhaseResult) -> str:
     a = r.latency["all"]
     cpu = r.server_cpu_ms_per_call + (r.database_cpu_ms_per_call or 0.0)
-    return (f"{r.server:<14}{r.phase:>8}{r.calls_per_s:>9.1f}{r.webhooks_per_s:>9.1f}"
-            f"{a.p50_ms:>8.2f}{a.p99_ms:>8.2f}{a.max_ms:>8.1f}{cpu:>11.2f}"
-            f"{r.server_cpu_percent:>8.0f}{r.client_cpu_percent:>8.0f}{r.other_cpu_percent:>8.0f}"
-            f"{sum(r.errors.values()):>7}")
+    return (
+        f"{r.server:<14}{r.phase:>8}{r.calls_per_s:>9.1f}{r.webhooks_per_s:>9.1f}"
+        f"{a.p50_ms:>8.2f}{a.p99_ms:>8.2f}{a.max_ms:>8.1f}{cpu:>11.2f}"
+        f"{r.server_cpu_percent:>8.0f}{r.client_cpu_percent:>8.0f}{r.other_cpu_percent:>8.0f}"
+        f"{sum(r.errors.values()):>7}"
+    )
 
 
 def summary(run: Run) -> tuple[str, bool]:
     """The per-webhook detail, the ratios and the verdict on the targets; and whether clean."""
     lines = ["", "p50/p99 ms per webhook:"]
     for r in run.results:
-        cells = "  ".join(f"{k} {r.latency[k].p50_ms:.2f}/{r.latency[k].p99_ms:.2f}"
-                          for k in WEBHOOKS)
+        cells = "  ".join(
+            f"{k} {r.latency[k].p50_ms:.2f}/{r.latency[k].p99_ms:.2f}" for k in WEBHOOKS
+        )
         lag = f"  start lag p99 {r.start_lag_p99_ms:.1f}" if r.start_lag_p99_ms is not None else ""
-        db = (f"  (server {r.server_cpu_ms_per_call:.2f} + PostgreSQL "
-              f"{r.database_cpu_ms_per_call:.2f} CPU-ms/call, "
-              f"{r.database_sessions_opened} sessions opened)"
-              if r.database_cpu_ms_per_call is not None else "")
+        db = (
+            f"  (server {r.server_cpu_ms_per_call:.2f} + PostgreSQL "
+            f"{r.database_cpu_ms_per_call:.2f} CPU-ms/call, "
+            f"{r.database_sessions_opened} sessions opened)"
+            if r.database_cpu_ms_per_call is not None
+            else ""
+        )
         lines.append(f"  {r.server:<14}{r.phase:>8}  {cells}{lag}{db}")
     hello_max, vd_max = run.result("aiohttp-hello", MAXIMUM), run.result("voicedesk", MAXIMUM)
     vd_load, vd_serial = run.result("voicedesk", "open"), run.result("voicedesk", SERIAL)
@@ -804,9 +946,12 @@ def summary(run: Run) -> tuple[str, bool]:
         f"time: p50 {vd_serial.latency['all'].p50_ms:.2f} ms, "
         f"p99 {vd_serial.latency['all'].p99_ms:.2f} ms",
     ]
-    lines += [f"note: {r.server} {r.phase}: call starts ran {r.start_lag_p99_ms:.0f} ms late "
-              f"(p99): the client was CPU-starved and kept the arrival schedule only loosely"
-              for r in run.results if (r.start_lag_p99_ms or 0.0) > START_LAG_LIMIT_MS]
+    lines += [
+        f"note: {r.server} {r.phase}: call starts ran {r.start_lag_p99_ms:.0f} ms late "
+        f"(p99): the client was CPU-starved and kept the arrival schedule only loosely"
+        for r in run.results
+        if (r.start_lag_p99_ms or 0.0) > START_LAG_LIMIT_MS
+    ]
     for where, samples in errors.items():
         lines.append(f"ERRORS in {where}: " + "; ".join(samples))
     return "\n".join(lines), not errors
@@ -819,14 +964,26 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before phase 1")
     parser.add_argument("--concurrency", type=int, default=48, help="calls at once, phase 1")
     parser.add_argument("--load", type=float, default=0.7, help="phase 2 rate, share of max")
-    parser.add_argument("--port", type=int, default=0,
-                        help="voicedesk's port (the baseline takes the next); default: free ports")
-    parser.add_argument("--prompt-cache", type=Path, default=None,
-                        help="persistent prompt cache (skips synthesis on later runs)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="voicedesk's port (the baseline takes the next); default: free ports",
+    )
+    parser.add_argument(
+        "--prompt-cache",
+        type=Path,
+        default=None,
+        help="persistent prompt cache (skips synthesis on later runs)",
+    )
     parser.add_argument("--pg-admin-dsn", default=PG_ADMIN_DSN)
     parser.add_argument("--seed", type=int, default=2, help="seed of the Poisson arrivals")
-    parser.add_argument("--profile", type=Path, default=None,
-                        help="run voicedesk under py-spy; raw collapsed stacks go here")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="run voicedesk under py-spy; raw collapsed stacks go here",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     return parser
 
@@ -869,8 +1026,10 @@ def hot_spots(raw: Path, top: int = 20) -> str:
         return "no request-path samples"
     lines = [f"{total} request-path samples; own code, inclusive:"]
     lines += [f"  {100 * n / total:5.1f}%  {f}" for f, n in own.most_common(top)]
-    lines.append("where the time is spent, by package: " + ", ".join(
-        f"{p} {100 * n / total:.0f}%" for p, n in packages.most_common(10)))
+    lines.append(
+        "where the time is spent, by package: "
+        + ", ".join(f"{p} {100 * n / total:.0f}%" for p, n in packages.most_common(10))
+    )
     lines.append("and by function (leaf frames):")
     lines += [f"  {100 * n / total:5.1f}%  {f}" for f, n in leaves.most_common(top // 2)]
     return "\n".join(lines)

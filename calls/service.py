@@ -110,6 +110,7 @@ class CallService:
             turn: The wait this webhook answers (None when it answers no particular wait);
                 an answer to an older wait is not applied again but gets the stored response.
             render: Turns the engine's actions into the response.
+            loaded: The call's row when the caller has just read or written it (saves a read).
 
         """
         for _ in range(MAX_VERSION_CONFLICTS):

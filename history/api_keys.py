@@ -7,8 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from history.models import MAX_ID, ROLES, ApiKey, instant
 from history.records import ApiKeyInfo
@@ -30,20 +29,18 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create(conn: AsyncConnection, *, role: str, name: str, at: datetime) -> str:
+def create(conn: Connection, *, role: str, name: str, at: datetime) -> str:
     """Store a new key's digest and return the token (shown once, never stored)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {sorted(ROLES)}, not {role!r}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
-    await conn.execute(
+    conn.execute(
         insert(ApiKey).values(name=name, role=role, digest=token_digest(token), created_at=at)
     )
     return token
 
 
-async def find_active(
-    conn: AsyncConnection, token: str
-) -> tuple[ApiKeyInfo, datetime | None] | None:
+def find_active(conn: Connection, token: str) -> tuple[ApiKeyInfo, datetime | None] | None:
     """The unrevoked key the token belongs to and when it was last used, or None.
 
     The lookup is by digest, so response time depends on the digest, never on how much of a
@@ -51,11 +48,9 @@ async def find_active(
     """
     if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
         return None
-    row = (
-        await conn.execute(
-            select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.last_used_at).where(
-                ApiKey.digest == token_digest(token), ApiKey.revoked_at.is_(None)
-            )
+    row = conn.execute(
+        select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.last_used_at).where(
+            ApiKey.digest == token_digest(token), ApiKey.revoked_at.is_(None)
         )
     ).first()
     if row is None:
@@ -68,20 +63,20 @@ def needs_touch(last_used_at: datetime | None, at: datetime) -> bool:
     return last_used_at is None or at - last_used_at >= LAST_USED_RESOLUTION
 
 
-async def touch(conn: AsyncConnection, key_id: int, at: datetime) -> None:
+def touch(conn: Connection, key_id: int, at: datetime) -> None:
     """Move the key's last_used_at forward to ``at`` (never backwards)."""
-    await conn.execute(
+    conn.execute(
         update(ApiKey)
         .where(ApiKey.id == key_id, or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < at))
         .values(last_used_at=at)
     )
 
 
-async def revoke(conn: AsyncConnection, key_id: int, at: datetime) -> bool:
+def revoke(conn: Connection, key_id: int, at: datetime) -> bool:
     """Revoke the key (keeping the first revocation time); False when there is no such key."""
     if not 0 < key_id <= MAX_ID:
         return False
-    revoked = await conn.scalar(
+    revoked = conn.scalar(
         update(ApiKey)
         .where(ApiKey.id == key_id)
         .values(revoked_at=func.coalesce(ApiKey.revoked_at, instant(at)))

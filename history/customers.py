@@ -6,8 +6,7 @@ import re
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, select
 
 from history.db import insert_or_ignore
 from history.models import Customer
@@ -21,7 +20,7 @@ def is_e164(phone: str) -> bool:
     return E164.fullmatch(phone) is not None
 
 
-async def ensure_customer(conn: AsyncConnection, phone: str, at: datetime) -> int | None:
+def ensure_customer(conn: Connection, phone: str, at: datetime) -> int | None:
     """The id of the customer with ``phone``, created if new; race-safe on both databases.
 
     Returns:
@@ -31,9 +30,9 @@ async def ensure_customer(conn: AsyncConnection, phone: str, at: datetime) -> in
     """
     if not is_e164(phone):
         return None
-    await conn.execute(
+    conn.execute(
         insert_or_ignore(
             conn.dialect, Customer, {"phone": phone, "created_at": at}, unique=["phone"]
         )
     )
-    return await conn.scalar(select(Customer.id).where(Customer.phone == phone))
+    return conn.scalar(select(Customer.id).where(Customer.phone == phone))

@@ -4,8 +4,9 @@ The interaction row carries ``last_seq``. An append is one ``UPDATE interactions
 last_seq + n RETURNING last_seq`` followed by one multi-row insert: the update both allocates
 the numbers and holds the row lock until commit, so concurrent appenders (PostgreSQL, READ
 COMMITTED) wait for each other and never pick the same numbers; SQLite transactions already
-hold the database's only write lock (``BEGIN IMMEDIATE``). ``UNIQUE (interaction_id, seq)``
-remains as the backstop. Ending the interaction rides on the same update.
+hold the database's only write lock (``BEGIN IMMEDIATE``, taken by one writer thread per
+process). ``UNIQUE (interaction_id, seq)`` remains as the backstop. Ending the interaction
+rides on the same update.
 
 Keyed events (status callbacks, replay notes) are checked against the stored keys after the row
 is locked, so two transactions carrying the same key never both insert it.
@@ -18,8 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, func, insert, select, update
 
 from history.models import Interaction, InteractionEvent, instant
 from history.records import NewEvent
@@ -33,7 +33,7 @@ class Ending:
     outcome: str | None
 
 
-async def lock_interaction(conn: AsyncConnection, interaction_id: int) -> bool:
+def lock_interaction(conn: Connection, interaction_id: int) -> bool:
     """Lock the interaction's row until the transaction ends (PostgreSQL; SQLite is locked).
 
     ``FOR NO KEY UPDATE`` still lets other transactions insert rows that reference it.
@@ -42,7 +42,7 @@ async def lock_interaction(conn: AsyncConnection, interaction_id: int) -> bool:
         Whether the interaction exists.
 
     """
-    locked = await conn.scalar(
+    locked = conn.scalar(
         select(Interaction.id)
         .where(Interaction.id == interaction_id)
         .with_for_update(key_share=True)
@@ -50,8 +50,8 @@ async def lock_interaction(conn: AsyncConnection, interaction_id: int) -> bool:
     return locked is not None
 
 
-async def append(
-    conn: AsyncConnection,
+def append(
+    conn: Connection,
     interaction_id: int,
     events: Sequence[NewEvent],
     *,
@@ -71,15 +71,15 @@ async def append(
     """
     fresh = list(events)
     if any(e.key is not None for e in events):
-        await lock_interaction(conn, interaction_id)
-        fresh = await _without_known_keys(conn, interaction_id, events)
+        lock_interaction(conn, interaction_id)
+        fresh = _without_known_keys(conn, interaction_id, events)
     if not fresh and ending is None:
         return 0
     values: dict[str, Any] = {"last_seq": Interaction.last_seq + len(fresh)}
     if ending is not None:
         values["ended_at"] = func.coalesce(Interaction.ended_at, instant(ending.at))
         values["outcome"] = func.coalesce(Interaction.outcome, ending.outcome)
-    last = await conn.scalar(
+    last = conn.scalar(
         update(Interaction)
         .where(Interaction.id == interaction_id)
         .values(values)
@@ -88,20 +88,20 @@ async def append(
     if last is None or not fresh:
         return 0
     first = int(last) - len(fresh) + 1
-    await conn.execute(
+    conn.execute(
         insert(InteractionEvent),
         [_row(interaction_id, first + i, event) for i, event in enumerate(fresh)],
     )
     return len(fresh)
 
 
-async def _without_known_keys(
-    conn: AsyncConnection, interaction_id: int, events: Sequence[NewEvent]
+def _without_known_keys(
+    conn: Connection, interaction_id: int, events: Sequence[NewEvent]
 ) -> list[NewEvent]:
     keys = {e.key for e in events if e.key is not None}
     seen: set[str] = set()
     if keys:
-        stored = await conn.scalars(
+        stored = conn.scalars(
             select(InteractionEvent.key).where(
                 InteractionEvent.interaction_id == interaction_id,
                 InteractionEvent.key.in_(keys),

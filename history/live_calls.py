@@ -6,18 +6,20 @@ process memory, so any instance can answer any webhook of the call.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Row, case, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Row, case, func, insert, or_, select, update
 
 from history import event_log
 from history.customers import ensure_customer
 from history.db import HistoryError, insert_or_ignore
 from history.models import DIRECTIONS, Call, Interaction, instant
 from history.records import CallRecord, NewEvent
+
+log = logging.getLogger(__name__)
 
 # Twilio's CallStatus while the call is up, and the final ones a status callback can report.
 IN_PROGRESS: Final = "in-progress"
@@ -53,14 +55,14 @@ def _record(row: Row[Any]) -> CallRecord:
     )
 
 
-async def find(conn: AsyncConnection, call_sid: str) -> CallRecord | None:
+def find(conn: Connection, call_sid: str) -> CallRecord | None:
     """The call's row, or None for an unknown CallSid."""
-    row = (await conn.execute(select(*_RECORD_COLUMNS).where(Call.call_sid == call_sid))).first()
+    row = conn.execute(select(*_RECORD_COLUMNS).where(Call.call_sid == call_sid)).first()
     return None if row is None else _record(row)
 
 
-async def open_call(
-    conn: AsyncConnection,
+def open_call(
+    conn: Connection,
     *,
     call_sid: str,
     caller: str,
@@ -74,11 +76,11 @@ async def open_call(
     """Create the customer (if new), the voice interaction and the call row; see the store."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {sorted(DIRECTIONS)}, not {direction!r}")
-    existing = await find(conn, call_sid)
+    existing = find(conn, call_sid)
     if existing is not None:
         return existing, False
-    customer_id = await ensure_customer(conn, caller if direction == "inbound" else called, at)
-    interaction_id = await _insert_interaction(
+    customer_id = ensure_customer(conn, caller if direction == "inbound" else called, at)
+    interaction_id = _insert_interaction(
         conn,
         call_sid=call_sid,
         customer_id=customer_id,
@@ -87,7 +89,7 @@ async def open_call(
         at=at,
     )
     if interaction_id is None:
-        return await _opened_concurrently(conn, call_sid), False
+        return _opened_concurrently(conn, call_sid), False
     record = CallRecord(
         call_sid=call_sid,
         interaction_id=interaction_id,
@@ -99,12 +101,12 @@ async def open_call(
         status=IN_PROGRESS,
         ended=False,
     )
-    await _insert_call(conn, record, at)
+    _insert_call(conn, record, at)
     return record, True
 
 
-async def _insert_interaction(
-    conn: AsyncConnection,
+def _insert_interaction(
+    conn: Connection,
     *,
     call_sid: str,
     customer_id: int | None,
@@ -121,15 +123,15 @@ async def _insert_interaction(
         "started_at": at,
         "menu_id": menu_id,
     }
-    return await conn.scalar(
+    return conn.scalar(
         insert_or_ignore(conn.dialect, Interaction, values, unique=["call_sid"]).returning(
             Interaction.id
         )
     )
 
 
-async def _insert_call(conn: AsyncConnection, record: CallRecord, at: datetime) -> None:
-    await conn.execute(
+def _insert_call(conn: Connection, record: CallRecord, at: datetime) -> None:
+    conn.execute(
         insert(Call).values(
             call_sid=record.call_sid,
             interaction_id=record.interaction_id,
@@ -144,17 +146,17 @@ async def _insert_call(conn: AsyncConnection, record: CallRecord, at: datetime) 
     )
 
 
-async def _opened_concurrently(conn: AsyncConnection, call_sid: str) -> CallRecord:
+def _opened_concurrently(conn: Connection, call_sid: str) -> CallRecord:
     # PostgreSQL: the other transaction committed while our insert waited on the unique
     # index; READ COMMITTED shows its rows to our next statement.
-    record = await find(conn, call_sid)
+    record = find(conn, call_sid)
     if record is None:
         raise HistoryError(f"call {call_sid} has an interaction but no call row")
     return record
 
 
-async def commit_turn(
-    conn: AsyncConnection,
+def commit_turn(
+    conn: Connection,
     *,
     call_sid: str,
     expected_version: int,
@@ -175,7 +177,7 @@ async def commit_turn(
     if ended:
         values["ended_at"] = func.coalesce(Call.ended_at, instant(at))
         values["status"] = case((Call.ended_at.is_(None), ENDED_BY_IVR), else_=Call.status)
-    interaction_id = await conn.scalar(
+    interaction_id = conn.scalar(
         update(Call)
         .where(Call.call_sid == call_sid, Call.version == expected_version)
         .values(values)
@@ -184,12 +186,12 @@ async def commit_turn(
     if interaction_id is None:
         return False
     ending = event_log.Ending(at, outcome) if ended else None
-    await event_log.append(conn, interaction_id, events, ending=ending)
+    event_log.append(conn, interaction_id, events, ending=ending)
     return True
 
 
-async def finish_call(
-    conn: AsyncConnection,
+def finish_call(
+    conn: Connection,
     *,
     call_sid: str,
     status: str,
@@ -200,7 +202,7 @@ async def finish_call(
     """Record a final status on the call and its interaction; see the store."""
     if status not in FINAL_STATUSES:
         raise ValueError(f"final status must be one of {sorted(FINAL_STATUSES)}, not {status!r}")
-    interaction_id = await conn.scalar(
+    interaction_id = conn.scalar(
         update(Call)
         .where(Call.call_sid == call_sid, or_(Call.ended_at.is_(None), Call.status != status))
         .values(
@@ -212,15 +214,27 @@ async def finish_call(
         .returning(Call.interaction_id)
     )
     if interaction_id is None:  # unknown, or already finished with this status
-        interaction_id = await conn.scalar(
-            select(Call.interaction_id).where(Call.call_sid == call_sid)
-        )
+        interaction_id = conn.scalar(select(Call.interaction_id).where(Call.call_sid == call_sid))
         if interaction_id is None:
             return False
-    await event_log.append(conn, interaction_id, events, ending=event_log.Ending(at, outcome))
+    event_log.append(conn, interaction_id, events, ending=event_log.Ending(at, outcome))
     return True
 
 
-async def interaction_of(conn: AsyncConnection, call_sid: str) -> int | None:
+def interaction_of(conn: Connection, call_sid: str) -> int | None:
     """The id of the call's interaction, or None for an unknown CallSid."""
-    return await conn.scalar(select(Call.interaction_id).where(Call.call_sid == call_sid))
+    return conn.scalar(select(Call.interaction_id).where(Call.call_sid == call_sid))
+
+
+def append_events(conn: Connection, call_sid: str, events: Sequence[NewEvent]) -> int:
+    """Append events to the call's interaction outside a turn; see the store.
+
+    Returns:
+        How many were written (0 for an unknown CallSid).
+
+    """
+    interaction_id = interaction_of(conn, call_sid)
+    if interaction_id is None:
+        log.info("dropping %d event(s) for unknown call %s", len(events), call_sid)
+        return 0
+    return event_log.append(conn, interaction_id, events)

@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, select
 
 from history.db import insert_or_ignore
 from history.models import MenuVersion
@@ -15,8 +14,8 @@ from history.models import MenuVersion
 PUBLISHED: Final = "published"
 
 
-async def save(
-    conn: AsyncConnection,
+def save(
+    conn: Connection,
     *,
     menu_id: str,
     checksum: str,
@@ -33,10 +32,10 @@ async def save(
         "author": author,
         "created_at": at,
     }
-    await conn.execute(insert_or_ignore(conn.dialect, MenuVersion, values, unique=["checksum"]))
+    conn.execute(insert_or_ignore(conn.dialect, MenuVersion, values, unique=["checksum"]))
 
 
-async def load(conn: AsyncConnection, checksum: str) -> dict[str, Any] | None:
+def load(conn: Connection, checksum: str) -> dict[str, Any] | None:
     """The stored menu document with ``checksum``, or None."""
-    content = await conn.scalar(select(MenuVersion.content).where(MenuVersion.checksum == checksum))
+    content = conn.scalar(select(MenuVersion.content).where(MenuVersion.checksum == checksum))
     return None if content is None else dict(content)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, Protocol
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from history import api_keys, event_log, live_calls, menu_versions, timeline
+from history import api_keys, live_calls, menu_versions, timeline
 from history.db import Database, HistoryError, HistoryUnavailableError
 from history.records import (
     ApiKeyInfo,
@@ -33,8 +32,6 @@ __all__ = [
     "NewEvent",
     "SqlHistoryStore",
 ]
-
-log = logging.getLogger(__name__)
 
 # A timeline is for a person to read; the oldest contacts beyond this are left off.
 TIMELINE_LIMIT: Final = 200
@@ -212,12 +209,16 @@ class SqlHistoryStore:
     """:class:`HistoryStore` on SQLAlchemy: SQLite (embedded) or PostgreSQL (scale-out).
 
     Holds nothing about calls in memory: every call is read and written by CallSid in the
-    database, so any instance can serve any webhook. Writing methods run in a writing
-    transaction (``BEGIN IMMEDIATE`` on SQLite); reading ones in a deferred one.
+    database, so any instance can serve any webhook. Each method is one sync function of the
+    query modules run as one transaction (see :class:`history.db.Database`): writing methods in
+    a writing transaction (``BEGIN IMMEDIATE`` on SQLite), reading ones in a deferred one.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
-        """Use ``engine`` (from :func:`history.db.create_engine`); the caller disposes of it."""
+        """Use ``engine`` (from :func:`history.db.create_engine`).
+
+        The caller closes the store (:meth:`close`), then disposes of the engine.
+        """
         self._db = Database(engine)
 
     async def open_call(
@@ -233,23 +234,21 @@ class SqlHistoryStore:
         at: datetime,
     ) -> tuple[CallRecord, bool]:
         """See :meth:`HistoryStore.open_call`."""
-        async with self._db.writing() as conn:
-            return await live_calls.open_call(
-                conn,
-                call_sid=call_sid,
-                caller=caller,
-                called=called,
-                direction=direction,
-                menu_id=menu_id,
-                menu_checksum=menu_checksum,
-                state=state,
-                at=at,
-            )
+        return await self._db.write(
+            live_calls.open_call,
+            call_sid=call_sid,
+            caller=caller,
+            called=called,
+            direction=direction,
+            menu_id=menu_id,
+            menu_checksum=menu_checksum,
+            state=state,
+            at=at,
+        )
 
     async def get_call(self, call_sid: str) -> CallRecord | None:
         """See :meth:`HistoryStore.get_call`."""
-        async with self._db.reading() as conn:
-            return await live_calls.find(conn, call_sid)
+        return await self._db.read(live_calls.find, call_sid)
 
     async def commit_turn(
         self,
@@ -264,29 +263,23 @@ class SqlHistoryStore:
         at: datetime,
     ) -> bool:
         """See :meth:`HistoryStore.commit_turn`."""
-        async with self._db.writing() as conn:
-            return await live_calls.commit_turn(
-                conn,
-                call_sid=call_sid,
-                expected_version=expected_version,
-                state=state,
-                events=events,
-                response=response,
-                ended=ended,
-                outcome=outcome,
-                at=at,
-            )
+        return await self._db.write(
+            live_calls.commit_turn,
+            call_sid=call_sid,
+            expected_version=expected_version,
+            state=state,
+            events=events,
+            response=response,
+            ended=ended,
+            outcome=outcome,
+            at=at,
+        )
 
     async def append_events(self, call_sid: str, events: Sequence[NewEvent]) -> int:
         """See :meth:`HistoryStore.append_events`."""
         if not events:
             return 0
-        async with self._db.writing() as conn:
-            interaction_id = await live_calls.interaction_of(conn, call_sid)
-            if interaction_id is None:
-                log.info("dropping %d event(s) for unknown call %s", len(events), call_sid)
-                return 0
-            return await event_log.append(conn, interaction_id, events)
+        return await self._db.write(live_calls.append_events, call_sid, events)
 
     async def finish_call(
         self,
@@ -298,27 +291,28 @@ class SqlHistoryStore:
         outcome: str | None,
     ) -> bool:
         """See :meth:`HistoryStore.finish_call`."""
-        async with self._db.writing() as conn:
-            return await live_calls.finish_call(
-                conn, call_sid=call_sid, status=status, at=at, events=events, outcome=outcome
-            )
+        return await self._db.write(
+            live_calls.finish_call,
+            call_sid=call_sid,
+            status=status,
+            at=at,
+            events=events,
+            outcome=outcome,
+        )
 
     async def customer_timeline(
         self, phone: str, *, limit: int = TIMELINE_LIMIT
     ) -> list[InteractionSummary] | None:
         """See :meth:`HistoryStore.customer_timeline`."""
-        async with self._db.reading() as conn:
-            return await timeline.customer_timeline(conn, phone, limit)
+        return await self._db.read(timeline.customer_timeline, phone, limit)
 
     async def interaction_detail(self, interaction_id: int) -> InteractionDetail | None:
         """See :meth:`HistoryStore.interaction_detail`."""
-        async with self._db.reading() as conn:
-            return await timeline.interaction_detail(conn, interaction_id)
+        return await self._db.read(timeline.interaction_detail, interaction_id)
 
     async def create_api_key(self, *, role: str, name: str, at: datetime) -> str:
         """See :meth:`HistoryStore.create_api_key`."""
-        async with self._db.writing() as conn:
-            return await api_keys.create(conn, role=role, name=name, at=at)
+        return await self._db.write(api_keys.create, role=role, name=name, at=at)
 
     async def authenticate_api_key(self, token: str, at: datetime) -> ApiKeyInfo | None:
         """See :meth:`HistoryStore.authenticate_api_key`.
@@ -326,20 +320,17 @@ class SqlHistoryStore:
         A read transaction; a second, tiny write only when last_used_at is older than
         :data:`history.api_keys.LAST_USED_RESOLUTION`, so most requests never write.
         """
-        async with self._db.reading() as conn:
-            found = await api_keys.find_active(conn, token)
+        found = await self._db.read(api_keys.find_active, token)
         if found is None:
             return None
         key, last_used_at = found
         if api_keys.needs_touch(last_used_at, at):
-            async with self._db.writing() as conn:
-                await api_keys.touch(conn, key.id, at)
+            await self._db.write(api_keys.touch, key.id, at)
         return key
 
     async def revoke_api_key(self, key_id: int, *, at: datetime) -> bool:
         """See :meth:`HistoryStore.revoke_api_key`."""
-        async with self._db.writing() as conn:
-            return await api_keys.revoke(conn, key_id, at)
+        return await self._db.write(api_keys.revoke, key_id, at)
 
     async def save_menu_version(
         self,
@@ -351,17 +342,27 @@ class SqlHistoryStore:
         author: str | None = None,
     ) -> None:
         """See :meth:`HistoryStore.save_menu_version`."""
-        async with self._db.writing() as conn:
-            await menu_versions.save(
-                conn, menu_id=menu_id, checksum=checksum, content=content, author=author, at=at
-            )
+        await self._db.write(
+            menu_versions.save,
+            menu_id=menu_id,
+            checksum=checksum,
+            content=content,
+            author=author,
+            at=at,
+        )
 
     async def load_menu_version(self, checksum: str) -> dict[str, Any] | None:
         """See :meth:`HistoryStore.load_menu_version`."""
-        async with self._db.reading() as conn:
-            return await menu_versions.load(conn, checksum)
+        return await self._db.read(menu_versions.load, checksum)
 
     async def ping(self) -> None:
         """See :meth:`HistoryStore.ping`."""
-        async with self._db.reading() as conn:
-            await conn.execute(text("SELECT 1"))
+        await self._db.read(_select_one)
+
+    async def close(self) -> None:
+        """Stop the store's worker threads; call it before disposing of the engine."""
+        await self._db.close()
+
+
+def _select_one(conn: Connection) -> None:
+    conn.execute(text("SELECT 1"))

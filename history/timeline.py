@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Row, Select, func, select
 
 from history.models import MAX_ID, Customer, Interaction, InteractionEvent
 from history.records import EventRecord, InteractionDetail, InteractionSummary
@@ -48,14 +47,12 @@ def _summary(row: Row[Any]) -> InteractionSummary:
     )
 
 
-async def customer_timeline(
-    conn: AsyncConnection, phone: str, limit: int
-) -> list[InteractionSummary] | None:
+def customer_timeline(conn: Connection, phone: str, limit: int) -> list[InteractionSummary] | None:
     """The customer's interactions, newest first, or None when no customer has ``phone``."""
-    customer_id = await conn.scalar(select(Customer.id).where(Customer.phone == phone))
+    customer_id = conn.scalar(select(Customer.id).where(Customer.phone == phone))
     if customer_id is None:
         return None
-    rows = await conn.execute(
+    rows = conn.execute(
         _summaries()
         .where(Interaction.customer_id == customer_id)
         .order_by(Interaction.started_at.desc(), Interaction.id.desc())
@@ -64,23 +61,19 @@ async def customer_timeline(
     return [_summary(row) for row in rows]
 
 
-async def interaction_detail(
-    conn: AsyncConnection, interaction_id: int
-) -> InteractionDetail | None:
+def interaction_detail(conn: Connection, interaction_id: int) -> InteractionDetail | None:
     """The interaction, its customer's phone and its events by ``seq``; None when unknown."""
     if not 0 < interaction_id <= MAX_ID:
         return None
-    row = (
-        await conn.execute(
-            _summaries()
-            .add_columns(Customer.phone)
-            .outerjoin(Customer, Customer.id == Interaction.customer_id)
-            .where(Interaction.id == interaction_id)
-        )
+    row = conn.execute(
+        _summaries()
+        .add_columns(Customer.phone)
+        .outerjoin(Customer, Customer.id == Interaction.customer_id)
+        .where(Interaction.id == interaction_id)
     ).first()
     if row is None:
         return None
-    events = await conn.execute(
+    events = conn.execute(
         select(
             InteractionEvent.seq,
             InteractionEvent.at,

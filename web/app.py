@@ -58,8 +58,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await upgrade(url)
     # Engine creation resolves file paths (sync file-system calls): keep it off the loop.
     engine = await asyncio.to_thread(create_engine, url)
-    app[STORE] = SqlHistoryStore(engine)
+    store = SqlHistoryStore(engine)
+    app[STORE] = store
     yield
+    await store.close()
     await engine.dispose()
 
 

@@ -103,10 +103,11 @@ async def _create_api_key(settings: Settings, role: str, name: str) -> str:
     if settings.database_url.startswith("sqlite"):
         await upgrade(settings.database_url)
     engine = create_engine(settings.database_url)
+    store = SqlHistoryStore(engine)
     try:
-        store = SqlHistoryStore(engine)
         return await store.create_api_key(role=role, name=name or role, at=utc_now())
     finally:
+        await store.close()
         await engine.dispose()
 
 

@@ -24,6 +24,10 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def store(engine: AsyncEngine) -> SqlHistoryStore:
+async def store(engine: AsyncEngine) -> AsyncIterator[SqlHistoryStore]:
     """The store under test."""
-    return SqlHistoryStore(engine)
+    store = SqlHistoryStore(engine)
+    try:
+        yield store
+    finally:
+        await store.close()

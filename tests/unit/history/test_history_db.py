@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from history.db import SQLITE_BUSY_TIMEOUT, Database, HistoryUnavailableError, create_engine
 from history.store import SqlHistoryStore
@@ -27,21 +26,30 @@ def try_to_write(path: Path) -> bool:
         conn.close()
 
 
+def pragmas(conn: Connection) -> list[object]:
+    return [
+        conn.scalar(text(f"PRAGMA {name}"))
+        for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+    ]
+
+
 async def test_sqlite_connections_use_wal_normal_sync_busy_timeout_and_foreign_keys(
     tmp_path: Path,
 ) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    db = Database(engine)
     try:
         async with engine.connect() as conn:
-            pragmas = [
-                await conn.scalar(text(f"PRAGMA {name}"))
-                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
-            ]
+            async_pragmas = await conn.run_sync(pragmas)
+        written = await db.write(pragmas)
+        read = await db.read(pragmas)
     finally:
+        await db.close()
         await engine.dispose()
 
     busy_ms = int(SQLITE_BUSY_TIMEOUT.total_seconds() * 1000)
-    assert pragmas == ["wal", 1, busy_ms, 1]  # synchronous 1 = NORMAL
+    # synchronous 1 = NORMAL
+    assert async_pragmas == written == read == ["wal", 1, busy_ms, 1]
 
 
 async def test_sqlite_transactions_take_the_write_lock_up_front_unless_read_only(
@@ -50,14 +58,16 @@ async def test_sqlite_transactions_take_the_write_lock_up_front_unless_read_only
     path = tmp_path / "db.sqlite"
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
     db = Database(engine)
+
+    def select_then_try_to_write(conn: Connection) -> bool:
+        conn.execute(text("SELECT 1"))
+        return try_to_write(path)
+
     try:
-        async with db.writing() as conn:
-            await conn.execute(text("SELECT 1"))
-            writable_during_write = await asyncio.to_thread(try_to_write, path)
-        async with db.reading() as conn:
-            await conn.execute(text("SELECT 1"))
-            writable_during_read = await asyncio.to_thread(try_to_write, path)
+        writable_during_write = await db.write(select_then_try_to_write)
+        writable_during_read = await db.read(select_then_try_to_write)
     finally:
+        await db.close()
         await engine.dispose()
 
     assert not writable_during_write
@@ -66,23 +76,24 @@ async def test_sqlite_transactions_take_the_write_lock_up_front_unless_read_only
 
 async def test_an_unreachable_postgresql_is_reported_as_unavailable() -> None:
     engine = create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    store = SqlHistoryStore(engine)
     try:
         with pytest.raises(HistoryUnavailableError):
-            await SqlHistoryStore(engine).ping()
+            await store.ping()
     finally:
+        await store.close()
         await engine.dispose()
 
 
 async def test_an_unopenable_sqlite_file_is_reported_as_unavailable(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'db.sqlite'}")
+    store = SqlHistoryStore(engine)
     try:
         with pytest.raises(HistoryUnavailableError):
-            await SqlHistoryStore(engine).ping()
+            await store.ping()
     finally:
+        await store.close()
         await engine.dispose()
-    # After a failed connect aiosqlite stops its worker thread without waiting for it; give it
-    # the moment it needs to report back before this test's loop closes.
-    await asyncio.sleep(0.1)
 
 
 def test_other_drivers_are_refused() -> None:
