@@ -18,7 +18,8 @@ class Settings(BaseSettings):
         env_prefix="VOICEDESK_",
         env_nested_delimiter="__",
         env_file=".env",
-        extra="forbid",
+        # .env files are shared with other tools: keys that are not ours are ignored.
+        extra="ignore",
     )
 
     database_url: str = Field(
