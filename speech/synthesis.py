@@ -58,6 +58,10 @@ class Synthesizer(Protocol):
         """The cached 8 kHz μ-law WAV for a key, or None if the key is malformed or unknown."""
         ...
 
+    def text_of(self, key: str) -> tuple[str, str] | None:
+        """The (text, language) this process rendered or looked up under ``key``, if any."""
+        ...
+
     async def close(self) -> None:
         """Refuse new renders and cancel those in flight."""
         ...
@@ -79,6 +83,8 @@ class PromptSynthesizer:
         self._voices = dict(DEFAULT_VOICES if voices is None else voices)
         self._worker = EngineWorker.shared()
         self._on_disk: set[str] = set()
+        # Menu texts by key (static content, not per call): lets tools show what a prompt says.
+        self._texts: dict[str, tuple[str, str]] = {}
         self._in_flight: dict[str, asyncio.Task[bool]] = {}
         self._dir_ready = False
         self._closed = False
@@ -120,6 +126,7 @@ class PromptSynthesizer:
         """
         key = self.key(text, language)
         await self._ensure(key, _clean(text), self._voice(language))
+        self._texts[key] = (_clean(text), language)
         return key
 
     async def prerender(self, prompts: Iterable[tuple[str, str]]) -> int:
@@ -141,7 +148,20 @@ class PromptSynthesizer:
         for text, language in prompts:
             key = self.key(text, language)
             rendered += await self._ensure(key, _clean(text), self._voice(language))
+            self._texts[key] = (_clean(text), language)
         return rendered
+
+    def text_of(self, key: str) -> tuple[str, str] | None:
+        """The (text, language) rendered or prerendered under ``key`` by this synthesizer.
+
+        Args:
+            key: A prompt key.
+
+        Returns:
+            The prompt's text and language, or None for a key this process has not seen.
+
+        """
+        return self._texts.get(key)
 
     async def read(self, key: str) -> bytes | None:
         """Read a cached prompt off the event loop.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -15,6 +16,10 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from ivr import actions as act
 
 PromptUrl = Callable[[act.Prompt], str]
+
+PROMPT_TEXT_HEADER: Final = "X-Voicedesk-Prompt-Text"
+"""Response header of a served prompt: its text, percent-encoded UTF-8. Twilio ignores it; the
+simulator prints it, so a person testing a menu reads what the caller hears."""
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Final
+from urllib.parse import quote
 
 from aiohttp import web
 
+from telephony.twiml import PROMPT_TEXT_HEADER
 from web.keys import SYNTHESIZER
 
 # A prompt's key is the hash of its text and voice: its content never changes.
@@ -18,14 +20,19 @@ async def prompt_audio(request: web.Request) -> web.Response:
     etag = f'"{key}"'
     if request.headers.get("If-None-Match") == etag:
         return web.Response(status=304, headers={"ETag": etag, "Cache-Control": CACHE_CONTROL})
-    audio = await request.app[SYNTHESIZER].read(key)
+    synthesizer = request.app[SYNTHESIZER]
+    audio = await synthesizer.read(key)
     if audio is None:
         raise web.HTTPNotFound(text="no such prompt")
-    return web.Response(
-        body=audio,
-        content_type="audio/wav",
-        headers={"Cache-Control": CACHE_CONTROL, "ETag": etag},
-    )
+    headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag}
+    spoken = synthesizer.text_of(key)
+    if spoken is not None:
+        # What the prompt says, for the simulator and admins' tools (Twilio ignores it).
+        # Header values are Latin-1, so the UTF-8 text travels percent-encoded.
+        text, language = spoken
+        headers[PROMPT_TEXT_HEADER] = quote(text, safe=" ,.?!")
+        headers["Content-Language"] = language
+    return web.Response(body=audio, content_type="audio/wav", headers=headers)
 
 
 def routes() -> list[web.RouteDef]:

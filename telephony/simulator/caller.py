@@ -251,10 +251,11 @@ class _Call:
             self.elapsed += seconds
             return Heard(digits=digits, loops=loops, seconds=seconds)
         url = urljoin(base, verb.text)
-        audio = self._check_audio(verb, url, await self._http.fetch_media(url))
+        data, spoken = await self._http.fetch_media(url)
+        audio = self._check_audio(verb, url, data)
         seconds = audio.duration_seconds * max(loops, 1)
         self.elapsed += seconds
-        return Heard(url=url, audio=audio, loops=loops, seconds=seconds)
+        return Heard(url=url, text=spoken, audio=audio, loops=loops, seconds=seconds)
 
     def _check_audio(self, verb: TwimlNode, url: str, data: bytes) -> WavInfo:
         try:

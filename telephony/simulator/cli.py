@@ -167,6 +167,8 @@ def describe(step: Step, base: str = "") -> str:
     match step:
         case Requested():
             return f"  {step.method} {_short(step.url, base)} → {step.status} ({step.purpose})"
+        case Heard(url=str(url), text=str(text)):
+            return f'caller hears: "{text}" ({_short(url, base)}, {step.seconds:.1f} s)'
         case Heard(url=str(url)):
             return f"caller hears: {_short(url, base)} ({step.seconds:.1f} s)"
         case Heard(digits=str(digits)):

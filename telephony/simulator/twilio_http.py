@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import aiohttp
 from twilio.request_validator import RequestValidator
@@ -21,6 +21,7 @@ from twilio.request_validator import RequestValidator
 from telephony.simulator.scenario import CallerConfig
 from telephony.simulator.transcript import Requested, SimulationError, Step
 from telephony.simulator.twiml_rules import Document, TwimlRejected, check_twiml
+from telephony.twiml import PROMPT_TEXT_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +92,18 @@ class TwilioHttp:
                 f"{purpose}: {url} answered TwiML Twilio would refuse: {err.reason}"
             ) from err
 
-    async def fetch_media(self, url: str) -> bytes:
-        """GET a file to ``<Play>``; anything but 200 is a failure."""
-        status, _, body = await self._send("GET", url, {}, "play")
+    async def fetch_media(self, url: str) -> tuple[bytes, str | None]:
+        """GET a file to ``<Play>``; anything but 200 is a failure.
+
+        Returns:
+            The file, and what it says when the server tells (voicedesk's prompt-text header).
+
+        """
+        status, _, body, headers = await self._exchange("GET", url, {}, "play")
         if status != 200:
             raise SimulationError(f"play: GET {url} answered HTTP {status}")
-        return body
+        spoken = headers.get(PROMPT_TEXT_HEADER)
+        return body, None if spoken is None else unquote(spoken)
 
     async def post_status(self, url: str, form: Mapping[str, str]) -> None:
         """POST the status callback; Twilio only needs a 2xx and ignores the body."""
@@ -107,6 +114,12 @@ class TwilioHttp:
     async def _send(
         self, method: str, url: str, form: Mapping[str, str], purpose: str
     ) -> tuple[int, str, bytes]:
+        status, content_type, payload, _ = await self._exchange(method, url, form, purpose)
+        return status, content_type, payload
+
+    async def _exchange(
+        self, method: str, url: str, form: Mapping[str, str], purpose: str
+    ) -> tuple[int, str, bytes, Mapping[str, str]]:
         signed_url, body = _signed_request(method, url, form)
         headers = {
             "X-Twilio-Signature": self._validator.compute_signature(signed_url, body),
@@ -128,7 +141,7 @@ class TwilioHttp:
             ) as response:
                 payload = await response.read()
                 self._record(Requested(method, signed_url, response.status, purpose))
-                return response.status, response.content_type, payload
+                return response.status, response.content_type, payload, response.headers
         except (aiohttp.ClientError, TimeoutError) as err:
             raise SimulationError(f"{purpose}: {method} {signed_url} failed: {err!r}") from err
 

@@ -41,6 +41,9 @@ class SynthesizerFailingOn:
     async def read(self, key: str) -> bytes | None:
         return await self.real.read(key)
 
+    def text_of(self, key: str) -> tuple[str, str] | None:
+        return self.real.text_of(key)
+
     async def close(self) -> None:
         await self.real.close()
 

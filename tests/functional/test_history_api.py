@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
 import aiohttp
 from aiohttp.test_utils import TestServer
@@ -126,6 +127,8 @@ async def test_prompt_route_serves_cacheable_mulaw_and_404s_unknown(
             assert response.status == 200
             assert response.content_type == "audio/wav"
             assert "immutable" in response.headers["Cache-Control"]
+            assert response.headers["Content-Language"] == "ko"
+            assert unquote(response.headers["X-Voicedesk-Prompt-Text"]).startswith("고객센터")
             etag = response.headers["ETag"]
         async with session.get(server.make_url(path), headers={"If-None-Match": etag}) as r:
             assert r.status == 304

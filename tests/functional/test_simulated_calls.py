@@ -54,6 +54,8 @@ async def test_shipped_menu_balance_by_keypad(start_app: AppFactory) -> None:
     transcript = await call(server, ["2", "12345678#"])
     heard = transcript.of_type(Heard)
     assert heard and all(h.audio is not None and h.audio.sample_rate == 8000 for h in heard)
+    # The server tells the simulator what each prompt says (Korean, the menu's first language).
+    assert heard[0].text == "안녕하세요. 보이스데스크 카드 고객센터입니다."
     assert isinstance(transcript.ending, HungUp) and transcript.ending.by == "server"
     assert transcript.final_status == "completed"
     nodes = await nodes_of(server, transcript)
