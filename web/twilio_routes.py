@@ -84,9 +84,17 @@ async def status(request: web.Request) -> web.Response:
     report = webhooks.status_report(form)
     if report is None:
         raise web.HTTPBadRequest(text="status callback without CallSid/CallStatus")
-    known = await request.app[CALLS].report_status(
-        report.call_sid, report.status, report.sequence, report.duration_seconds, report.is_final
-    )
+    try:
+        known = await request.app[CALLS].report_status(
+            report.call_sid,
+            report.status,
+            report.sequence,
+            report.duration_seconds,
+            report.is_final,
+        )
+    except Exception:  # last line of defence: never a 500 to Twilio; the log keeps the report
+        log.exception("status callback could not be recorded: %s", sorted(form.items()))
+        return web.Response(status=204)
     if not known:
         log.info("status callback for unknown call %s", report.call_sid)
     return web.Response(status=204)

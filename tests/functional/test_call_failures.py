@@ -101,3 +101,19 @@ async def test_webhook_for_an_unknown_call_gets_an_apology_not_a_500(
         call = await make_call(server, session)
         answer = await call.twiml("/twilio/gather?turn=3", {"Digits": "1"})
     assert verbs(answer) == ["Play", "Enqueue"]
+
+
+async def test_status_callback_that_cannot_be_recorded_is_not_a_500(
+    start_app: AppFactory,
+) -> None:
+    server = await start_app(menu=EVERY_NODE_MENU, clock=Clock(OPEN_HOURS))
+    async with aiohttp.ClientSession() as session:
+        call = await make_call(server, session)
+        await call.twiml("/twilio/voice", status="ringing")
+        engine = create_engine(app_of(server)[SETTINGS].database_url)
+        try:
+            async with engine.begin() as conn:  # the event log is gone: recording must fail
+                await conn.execute(sa.text("ALTER TABLE interaction_events RENAME TO lost"))
+        finally:
+            await engine.dispose()
+        assert await call.status_callback() == 204
