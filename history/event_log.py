@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Integer, Update, bindparam, func, insert, select, update
 
-from history.models import Interaction, InteractionEvent, instant
+from history.models import Interaction, InteractionEvent, UtcDateTime
 from history.records import NewEvent
 
 
@@ -75,24 +75,42 @@ def append(
         fresh = _without_known_keys(conn, interaction_id, events)
     if not fresh and ending is None:
         return 0
-    values: dict[str, Any] = {"last_seq": Interaction.last_seq + len(fresh)}
+    params: dict[str, Any] = {"interaction_id": interaction_id, "count": len(fresh)}
     if ending is not None:
-        values["ended_at"] = func.coalesce(Interaction.ended_at, instant(ending.at))
-        values["outcome"] = func.coalesce(Interaction.outcome, ending.outcome)
-    last = conn.scalar(
-        update(Interaction)
-        .where(Interaction.id == interaction_id)
-        .values(values)
-        .returning(Interaction.last_seq)
-    )
+        params |= {"at": ending.at, "first_outcome": ending.outcome}
+    last = conn.scalar(_ADVANCE if ending is None else _ADVANCE_AND_END, params)
     if last is None or not fresh:
         return 0
     first = int(last) - len(fresh) + 1
     conn.execute(
-        insert(InteractionEvent),
+        _INSERT_EVENTS,
         [_row(interaction_id, first + i, event) for i, event in enumerate(fresh)],
     )
     return len(fresh)
+
+
+def _advance_statement(*, ending: bool) -> Update:
+    values: dict[str, Any] = {
+        "last_seq": Interaction.last_seq + bindparam("count", type_=Integer())
+    }
+    if ending:
+        at = bindparam("at", type_=UtcDateTime())
+        values["ended_at"] = func.coalesce(Interaction.ended_at, at)
+        values["outcome"] = func.coalesce(
+            Interaction.outcome, bindparam("first_outcome", type_=Interaction.outcome.type)
+        )
+    return (
+        update(Interaction)
+        .where(Interaction.id == bindparam("interaction_id"))
+        .values(values)
+        .returning(Interaction.last_seq)
+    )
+
+
+# Built once: building a statement costs more than running it on this hot path.
+_ADVANCE: Final = _advance_statement(ending=False)
+_ADVANCE_AND_END: Final = _advance_statement(ending=True)
+_INSERT_EVENTS: Final = insert(InteractionEvent)
 
 
 def _without_known_keys(
