@@ -106,7 +106,7 @@ def issues_of(data: Any) -> list[MenuIssue]:
     return list(caught.value.issues)
 
 
-def refused(data: Any, node: str | None, field: str, *words: str) -> MenuIssue:
+def check_refused(data: Any, node: str | None, field: str, *words: str) -> MenuIssue:
     """Assert the menu is refused with exactly one problem, at ``node``/``field``."""
     found = issues_of(data)
     assert [(i.node, i.field) for i in found] == [(node, field)], [str(i) for i in found]
@@ -252,7 +252,7 @@ def test_document_that_is_not_a_mapping_is_refused() -> None:
 def test_missing_top_level_key_is_refused_naming_it() -> None:
     data = base()
     del data["id"]
-    refused(data, None, "id", "required")
+    check_refused(data, None, "id", "required")
 
 
 def test_unknown_top_level_key_is_refused_with_a_suggestion() -> None:
@@ -265,37 +265,37 @@ def test_unknown_top_level_key_is_refused_with_a_suggestion() -> None:
 def test_menu_id_outside_the_allowed_characters_is_refused() -> None:
     data = base()
     data["id"] = "Support Line"
-    refused(data, None, "id", "a-z, 0-9")
+    check_refused(data, None, "id", "a-z, 0-9")
 
 
 def test_empty_languages_is_refused() -> None:
     data = base()
     data["languages"] = []
-    refused(data, None, "languages", "non-empty list")
+    check_refused(data, None, "languages", "non-empty list")
 
 
 def test_repeated_language_is_refused_naming_the_entry() -> None:
     data = base()
     data["languages"] = ["ko", "en", "ko"]
-    refused(data, None, "languages[2]", "repeats 'ko'")
+    check_refused(data, None, "languages[2]", "repeats 'ko'")
 
 
 def test_malformed_language_code_is_refused_naming_the_entry() -> None:
     data = base()
     data["languages"] = ["ko", "English"]
-    refused(data, None, "languages[1]", "'English'")
+    check_refused(data, None, "languages[1]", "'English'")
 
 
 def test_start_naming_unknown_node_is_refused() -> None:
     data = base()
     data["start"] = "hello"
-    refused(data, None, "start", "unknown node 'hello'")
+    check_refused(data, None, "start", "unknown node 'hello'")
 
 
 def test_top_level_fallback_naming_unknown_node_is_refused() -> None:
     data = base()
     data["fallback"] = "operators"
-    refused(data, None, "fallback", "unknown node 'operators'")
+    check_refused(data, None, "fallback", "unknown node 'operators'")
 
 
 def test_empty_nodes_is_refused() -> None:
@@ -313,43 +313,43 @@ def test_node_id_with_spaces_is_refused() -> None:
     data["nodes"]["good bye"] = data["nodes"].pop("bye")
     for node in ("hours", "done", "transfer"):
         data["nodes"][node]["next" if node != "hours" else "closed"] = "good bye"
-    refused(data, "good bye", "id", "not a valid node id")
+    check_refused(data, "good bye", "id", "not a valid node id")
 
 
 def test_node_id_read_as_a_yaml_number_is_refused() -> None:
     data = base()
     data["nodes"][1] = {"type": "hangup"}
-    refused(data, "1", "id", "must be text: quote it")
+    check_refused(data, "1", "id", "must be text: quote it")
 
 
 def test_node_that_is_not_a_mapping_is_refused() -> None:
     data = base()
     data["nodes"]["done"] = "say"
-    refused(data, "done", "type", "mapping")
+    check_refused(data, "done", "type", "mapping")
 
 
 def test_missing_type_is_refused_naming_node_and_field() -> None:
     data = base()
     del data["nodes"]["done"]["type"]
-    refused(data, "done", "type", "must be one of say, menu, collect")
+    check_refused(data, "done", "type", "must be one of say, menu, collect")
 
 
 def test_unknown_node_type_is_refused_naming_node_and_field() -> None:
     data = base()
     data["nodes"]["done"]["type"] = "speak"
-    refused(data, "done", "type", "'speak'")
+    check_refused(data, "done", "type", "'speak'")
 
 
 def test_missing_required_field_is_refused_naming_node_and_field() -> None:
     data = base()
     del data["nodes"]["welcome"]["prompt"]
-    refused(data, "welcome", "prompt", "required for a 'say' node")
+    check_refused(data, "welcome", "prompt", "required for a 'say' node")
 
 
 def test_unknown_field_on_node_is_refused_with_a_suggestion() -> None:
     data = base()
     data["nodes"]["main"]["retires"] = 3
-    refused(data, "main", "retires", "did you mean 'retries'?")
+    check_refused(data, "main", "retires", "did you mean 'retries'?")
 
 
 def test_field_of_another_node_type_is_refused() -> None:
@@ -377,13 +377,13 @@ def test_unknown_option_next_is_refused_naming_the_option() -> None:
 def test_unknown_hours_branch_is_refused_naming_the_branch() -> None:
     data = base()
     data["nodes"]["hours"]["closed"] = "closed_message"
-    refused(data, "hours", "closed", "unknown node 'closed_message'")
+    check_refused(data, "hours", "closed", "unknown node 'closed_message'")
 
 
 def test_unknown_fallback_is_refused_naming_node_and_field() -> None:
     data = base()
     data["nodes"]["main"]["fallback"] = "operators"
-    refused(data, "main", "fallback", "unknown node 'operators'")
+    check_refused(data, "main", "fallback", "unknown node 'operators'")
 
 
 def test_next_that_is_not_text_is_refused() -> None:
@@ -396,20 +396,20 @@ def test_next_that_is_not_text_is_refused() -> None:
 def test_unreachable_node_is_refused_naming_it() -> None:
     data = base()
     data["nodes"]["orphan"] = {"type": "hangup"}
-    refused(data, "orphan", "id", "cannot be reached from start node 'welcome'")
+    check_refused(data, "orphan", "id", "cannot be reached from start node 'welcome'")
 
 
 def test_cycle_without_input_is_refused_naming_node_and_field() -> None:
     data = base()
     data["nodes"]["bye"] = {"type": "goto", "next": "welcome"}
-    issue = refused(data, "bye", "next", "without waiting for input")
+    issue = check_refused(data, "bye", "next", "without waiting for input")
     assert "welcome → hours → bye → welcome" in issue.message
 
 
 def test_transfer_retrying_itself_forever_is_refused() -> None:
     data = base()
     data["nodes"]["transfer"]["next"] = "transfer"
-    refused(data, "transfer", "next", "transfer → transfer")
+    check_refused(data, "transfer", "next", "transfer → transfer")
 
 
 def test_graph_knows_the_references_of_every_node_type() -> None:
@@ -433,20 +433,20 @@ def test_options_that_are_not_a_non_empty_list_are_refused(options: object) -> N
 def test_duplicate_option_key_is_refused_naming_the_option() -> None:
     data = base()
     data["nodes"]["main"]["options"][3]["key"] = "1"
-    refused(data, "main", "options[3].key", "already used by options[0]")
+    check_refused(data, "main", "options[3].key", "already used by options[0]")
 
 
 @pytest.mark.parametrize("key", ["10", "a", "", 10, True])
 def test_option_key_that_is_not_one_keypad_key_is_refused(key: object) -> None:
     data = base()
     data["nodes"]["main"]["options"][2]["key"] = key
-    refused(data, "main", "options[2].key", "one keypad key")
+    check_refused(data, "main", "options[2].key", "one keypad key")
 
 
 def test_option_key_left_unquoted_in_yaml_hints_at_quoting() -> None:
     data = base()
     data["nodes"]["main"]["options"][2]["key"] = None  # `key: #` is a YAML comment
-    refused(data, "main", "options[2].key", "quote '*' and '#'")
+    check_refused(data, "main", "options[2].key", "quote '*' and '#'")
 
 
 def test_option_key_given_as_unquoted_yaml_digit_is_accepted() -> None:
@@ -467,7 +467,7 @@ def test_star_and_pound_keys_are_accepted() -> None:
 def test_option_without_key_or_phrases_is_refused() -> None:
     data = base()
     data["nodes"]["main"]["options"][2] = {"next": "agents"}
-    refused(data, "main", "options[2]", "needs a key, phrases, or both")
+    check_refused(data, "main", "options[2]", "needs a key, phrases, or both")
 
 
 def test_option_without_next_is_refused() -> None:
@@ -480,13 +480,15 @@ def test_option_without_next_is_refused() -> None:
 def test_unknown_option_field_is_refused() -> None:
     data = base()
     data["nodes"]["main"]["options"][2]["phrase"] = {"ko": ["상담원"]}
-    refused(data, "main", "options[2].phrase", "did you mean 'phrases'?")
+    check_refused(data, "main", "options[2].phrase", "did you mean 'phrases'?")
 
 
 def test_duplicate_phrase_within_a_node_is_refused_ignoring_case() -> None:
     data = base()
     data["nodes"]["main"]["options"][1]["phrases"]["en"] = ["lost card", "Balance"]
-    refused(data, "main", "options[1].phrases.en[1]", "'Balance' is already used by options[0]")
+    check_refused(
+        data, "main", "options[1].phrases.en[1]", "'Balance' is already used by options[0]"
+    )
 
 
 def test_same_phrase_in_two_languages_is_accepted() -> None:
@@ -498,39 +500,39 @@ def test_same_phrase_in_two_languages_is_accepted() -> None:
 def test_phrase_language_outside_the_menu_languages_is_refused() -> None:
     data = base()
     data["nodes"]["main"]["options"][0]["phrases"]["ja"] = ["残高"]
-    refused(data, "main", "options[0].phrases.ja", "'ja' is not a menu language")
+    check_refused(data, "main", "options[0].phrases.ja", "'ja' is not a menu language")
 
 
 def test_phrase_that_is_not_text_is_refused() -> None:
     data = base()
     data["nodes"]["main"]["options"][0]["phrases"]["en"] = ["balance", 42]
-    refused(data, "main", "options[0].phrases.en[1]", "non-empty text")
+    check_refused(data, "main", "options[0].phrases.en[1]", "non-empty text")
 
 
 def test_empty_phrases_mapping_is_refused() -> None:
     data = base()
     data["nodes"]["main"]["options"][0]["phrases"] = {}
-    refused(data, "main", "options[0].phrases", "per language")
+    check_refused(data, "main", "options[0].phrases", "per language")
 
 
 def test_empty_phrase_list_is_refused() -> None:
     data = base()
     data["nodes"]["main"]["options"][0]["phrases"]["en"] = []
-    refused(data, "main", "options[0].phrases.en", "non-empty list")
+    check_refused(data, "main", "options[0].phrases.en", "non-empty list")
 
 
 def test_option_only_spoken_on_a_keypad_node_is_refused() -> None:
     data = base()
     data["nodes"]["main"]["input"] = ["dtmf"]
     del data["nodes"]["main"]["options"][1]["key"]
-    refused(data, "main", "options[1].phrases", "keypad only")
+    check_refused(data, "main", "options[1].phrases", "keypad only")
 
 
 def test_option_only_keyed_on_a_speech_node_is_refused() -> None:
     data = base()
     data["nodes"]["main"]["input"] = ["speech"]
     data["nodes"]["main"]["options"][3]["phrases"] = {"en": ["repeat"]}
-    refused(data, "main", "options[2].key", "speech only")
+    check_refused(data, "main", "options[2].key", "speech only")
 
 
 # --- listening: input, timeout, retries -------------------------------------------------------
@@ -539,33 +541,33 @@ def test_option_only_keyed_on_a_speech_node_is_refused() -> None:
 def test_input_outside_dtmf_and_speech_is_refused() -> None:
     data = base()
     data["nodes"]["main"]["input"] = ["dtmf", "voice"]
-    refused(data, "main", "input[1]", "'voice' is not an input")
+    check_refused(data, "main", "input[1]", "'voice' is not an input")
 
 
 def test_empty_input_is_refused() -> None:
     data = base()
     data["nodes"]["main"]["input"] = []
-    refused(data, "main", "input", "non-empty list")
+    check_refused(data, "main", "input", "non-empty list")
 
 
 def test_repeated_input_is_refused() -> None:
     data = base()
     data["nodes"]["account"]["input"] = ["dtmf", "dtmf"]
-    refused(data, "account", "input[1]", "repeats 'dtmf'")
+    check_refused(data, "account", "input[1]", "repeats 'dtmf'")
 
 
 @pytest.mark.parametrize("timeout", [0, 61, 5.5, "5", True])
 def test_timeout_outside_1_to_60_seconds_is_refused(timeout: object) -> None:
     data = base()
     data["nodes"]["main"]["timeout"] = timeout
-    refused(data, "main", "timeout", "from 1 to 60")
+    check_refused(data, "main", "timeout", "from 1 to 60")
 
 
 @pytest.mark.parametrize("retries", [-1, 11, None])
 def test_retries_outside_0_to_10_is_refused(retries: object) -> None:
     data = base()
     data["nodes"]["account"]["retries"] = retries
-    refused(data, "account", "retries", "from 0 to 10")
+    check_refused(data, "account", "retries", "from 0 to 10")
 
 
 # --- collect ----------------------------------------------------------------------------------
@@ -575,33 +577,33 @@ def test_retries_outside_0_to_10_is_refused(retries: object) -> None:
 def test_variable_that_is_not_an_identifier_is_refused(variable: str) -> None:
     data = base()
     data["nodes"]["account"]["variable"] = variable
-    refused(data, "account", "variable", "is not a name")
+    check_refused(data, "account", "variable", "is not a name")
 
 
 def test_digits_min_above_max_is_refused() -> None:
     data = base()
     data["nodes"]["account"]["digits"] = {"min": 9, "max": 8}
-    refused(data, "account", "digits.min", "min 9 is more than max 8")
+    check_refused(data, "account", "digits.min", "min 9 is more than max 8")
 
 
 @pytest.mark.parametrize("bound", [0, 65, "8"])
 def test_digits_outside_1_to_64_is_refused(bound: object) -> None:
     data = base()
     data["nodes"]["account"]["digits"]["max"] = bound
-    refused(data, "account", "digits.max", "from 1 to 64")
+    check_refused(data, "account", "digits.max", "from 1 to 64")
 
 
 def test_digits_without_max_is_refused() -> None:
     data = base()
     data["nodes"]["account"]["digits"] = {"min": 8}
-    refused(data, "account", "digits.max", "required")
+    check_refused(data, "account", "digits.max", "required")
 
 
 @pytest.mark.parametrize("key", ["##", "a", None])
 def test_finish_on_key_outside_the_keypad_is_refused(key: object) -> None:
     data = base()
     data["nodes"]["account"]["finish_on_key"] = key
-    refused(data, "account", "finish_on_key", "0-9, '*', '#' or ''")
+    check_refused(data, "account", "finish_on_key", "0-9, '*', '#' or ''")
 
 
 def test_empty_finish_on_key_means_none() -> None:
@@ -615,13 +617,13 @@ def test_empty_finish_on_key_means_none() -> None:
 def test_pattern_that_does_not_compile_is_refused() -> None:
     data = base()
     data["nodes"]["account"]["pattern"] = "[0-9"
-    refused(data, "account", "pattern", "not a valid regular expression")
+    check_refused(data, "account", "pattern", "not a valid regular expression")
 
 
 def test_sensitive_that_is_not_a_boolean_is_refused() -> None:
     data = base()
     data["nodes"]["account"]["sensitive"] = "yes"
-    refused(data, "account", "sensitive", "true or false")
+    check_refused(data, "account", "sensitive", "true or false")
 
 
 # --- transfer, hours, queue -------------------------------------------------------------------
@@ -631,44 +633,48 @@ def test_sensitive_that_is_not_a_boolean_is_refused() -> None:
 def test_transfer_number_that_is_not_e164_is_refused(number: str) -> None:
     data = base()
     data["nodes"]["transfer"]["number"] = number
-    refused(data, "transfer", "number", "is not E.164")
+    check_refused(data, "transfer", "number", "is not E.164")
 
 
 def test_transfer_number_left_unquoted_in_yaml_hints_at_quoting() -> None:
     data = base()
     data["nodes"]["transfer"]["number"] = 8225550100  # YAML reads +8225550100 as a number
-    refused(data, "transfer", "number", 'e.g. "+8225550100"')
+    check_refused(data, "transfer", "number", 'e.g. "+8225550100"')
 
 
 @pytest.mark.parametrize("timeout", [4, 601])
 def test_transfer_timeout_outside_5_to_600_seconds_is_refused(timeout: int) -> None:
     data = base()
     data["nodes"]["transfer"]["timeout"] = timeout
-    refused(data, "transfer", "timeout", "from 5 to 600")
+    check_refused(data, "transfer", "timeout", "from 5 to 600")
 
 
 def test_hours_naming_unknown_schedule_is_refused() -> None:
     data = base()
     data["nodes"]["hours"]["schedule"] = "weekdays"
-    refused(data, "hours", "schedule", "unknown schedule 'weekdays' (declared schedules: main)")
+    check_refused(
+        data, "hours", "schedule", "unknown schedule 'weekdays' (declared schedules: main)"
+    )
 
 
 def test_queue_naming_unknown_queue_is_refused() -> None:
     data = base()
     data["nodes"]["agents"]["queue"] = "vip"
-    refused(data, "agents", "queue", "unknown queue 'vip'")
+    check_refused(data, "agents", "queue", "unknown queue 'vip'")
 
 
 def test_queue_with_unknown_setting_is_refused() -> None:
     data = base()
     data["queues"]["general"]["service_level"] = 20
-    refused(data, None, "queues.general.service_level", "did you mean 'service_level_seconds'?")
+    check_refused(
+        data, None, "queues.general.service_level", "did you mean 'service_level_seconds'?"
+    )
 
 
 def test_queue_service_level_out_of_range_is_refused() -> None:
     data = base()
     data["queues"]["general"]["service_level_seconds"] = 0
-    refused(data, None, "queues.general.service_level_seconds", "from 1 to 3600")
+    check_refused(data, None, "queues.general.service_level_seconds", "from 1 to 3600")
 
 
 # --- schedules --------------------------------------------------------------------------------
@@ -677,46 +683,46 @@ def test_queue_service_level_out_of_range_is_refused() -> None:
 def test_unknown_timezone_is_refused() -> None:
     data = base()
     data["schedules"]["main"]["timezone"] = "Asia/Busan"
-    refused(data, None, "schedules.main.timezone", "not an IANA time zone")
+    check_refused(data, None, "schedules.main.timezone", "not an IANA time zone")
 
 
 @pytest.mark.parametrize("spec", ["weekdays", "fri-mon", "mon-"])
 def test_weekly_key_that_is_not_days_is_refused(spec: str) -> None:
     data = base()
     data["schedules"]["main"]["weekly"][spec] = "10:00-12:00"
-    refused(data, None, f"schedules.main.weekly.{spec}")
+    check_refused(data, None, f"schedules.main.weekly.{spec}")
 
 
 @pytest.mark.parametrize("window", ["9-18", "18:00-09:00", "09:00-09:00", "25:00-26:00", 540])
 def test_weekly_window_that_is_not_hh_mm_range_is_refused(window: object) -> None:
     data = base()
     data["schedules"]["main"]["weekly"]["sat"] = window
-    refused(data, None, "schedules.main.weekly.sat")
+    check_refused(data, None, "schedules.main.weekly.sat")
 
 
 def test_overlapping_windows_on_one_day_are_refused() -> None:
     data = base()
     data["schedules"]["main"]["weekly"]["fri"] = "17:00-20:00"
-    refused(data, None, "schedules.main.weekly", "overlap on fri: 09:00-18:00, 17:00-20:00")
+    check_refused(data, None, "schedules.main.weekly", "overlap on fri: 09:00-18:00, 17:00-20:00")
 
 
 @pytest.mark.parametrize("day", ["2026-02-30", "25.12.2026", "20261225", 20261225])
 def test_holiday_that_is_not_an_iso_date_is_refused(day: object) -> None:
     data = base()
     data["schedules"]["main"]["holidays"].append(day)
-    refused(data, None, "schedules.main.holidays[1]", "not a date")
+    check_refused(data, None, "schedules.main.holidays[1]", "not a date")
 
 
 def test_schedule_with_unknown_field_is_refused() -> None:
     data = base()
     data["schedules"]["main"]["holiday"] = ["2026-01-01"]
-    refused(data, None, "schedules.main.holiday", "did you mean 'holidays'?")
+    check_refused(data, None, "schedules.main.holiday", "did you mean 'holidays'?")
 
 
 def test_schedule_id_with_spaces_is_refused() -> None:
     data = base()
     data["schedules"]["office hours"] = data["schedules"]["main"]
-    refused(data, None, "schedules.office hours", "not a valid schedule id")
+    check_refused(data, None, "schedules.office hours", "not a valid schedule id")
 
 
 # --- prompts ----------------------------------------------------------------------------------
@@ -725,25 +731,25 @@ def test_schedule_id_with_spaces_is_refused() -> None:
 def test_prompt_missing_a_menu_language_is_refused() -> None:
     data = base()
     del data["nodes"]["welcome"]["prompt"]["en"]
-    refused(data, "welcome", "prompt", "lacks the 'en' text")
+    check_refused(data, "welcome", "prompt", "lacks the 'en' text")
 
 
 def test_prompt_in_a_language_outside_the_menu_is_refused() -> None:
     data = base()
     data["nodes"]["bye"]["prompt"]["fr"] = "Au revoir."
-    refused(data, "bye", "prompt.fr", "'fr' is not a menu language (ko, en)")
+    check_refused(data, "bye", "prompt.fr", "'fr' is not a menu language (ko, en)")
 
 
 def test_empty_prompt_text_is_refused() -> None:
     data = base()
     data["nodes"]["main"]["no_match_prompt"]["ko"] = "  "
-    refused(data, "main", "no_match_prompt.ko", "non-empty text")
+    check_refused(data, "main", "no_match_prompt.ko", "non-empty text")
 
 
 def test_prompt_given_as_plain_text_is_refused() -> None:
     data = base()
     data["nodes"]["main"]["no_input_prompt"] = "Please press a key."
-    refused(data, "main", "no_input_prompt", "text per language")
+    check_refused(data, "main", "no_input_prompt", "text per language")
 
 
 def test_unquoted_comma_in_flow_prompt_is_refused_with_a_hint() -> None:
@@ -751,7 +757,7 @@ def test_unquoted_comma_in_flow_prompt_is_refused_with_a_hint() -> None:
     data["nodes"]["main"]["no_match_prompt"] = yaml.safe_load(
         "{ko: 다시 말씀해 주세요., en: Sorry, I didn't get that.}"
     )
-    issue = refused(data, "main", "no_match_prompt.I didn't get that.", "quote the text")
+    issue = check_refused(data, "main", "no_match_prompt.I didn't get that.", "quote the text")
     assert "not a menu language" in issue.message
 
 
@@ -777,13 +783,13 @@ def test_language_without_built_in_messages_must_define_every_message() -> None:
 def test_unknown_message_key_is_refused() -> None:
     data = base()
     data["messages"] = {"eror": {"ko": "오류", "en": "Error"}}
-    refused(data, None, "messages.eror", "did you mean 'error'?")
+    check_refused(data, None, "messages.eror", "did you mean 'error'?")
 
 
 def test_message_in_a_language_outside_the_menu_is_refused() -> None:
     data = base()
     data["messages"] = {"goodbye": {"fr": "Au revoir."}}
-    refused(data, None, "messages.goodbye.fr", "not a menu language")
+    check_refused(data, None, "messages.goodbye.fr", "not a menu language")
 
 
 # --- reporting --------------------------------------------------------------------------------
@@ -817,7 +823,7 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
 def test_one_bad_field_does_not_make_later_nodes_unreachable() -> None:
     data = base()
     data["nodes"]["main"]["retries"] = 99
-    refused(data, "main", "retries")
+    check_refused(data, "main", "retries")
 
 
 def test_menu_issue_reads_with_node_and_field() -> None:
@@ -921,7 +927,7 @@ def test_huge_value_built_from_yaml_aliases_is_reported_briefly() -> None:
     document = read_menu_text("\n".join(levels), "yaml")
     data = base()
     data["nodes"]["main"]["timeout"] = document["i"]  # 10**9 strings once printed in full
-    issue = refused(data, "main", "timeout", "from 1 to 60")
+    issue = check_refused(data, "main", "timeout", "from 1 to 60")
     assert len(issue.message) < 200
 
 

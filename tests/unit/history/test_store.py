@@ -470,7 +470,7 @@ async def test_menu_versions_are_idempotent_on_checksum(store: SqlHistoryStore) 
 
 
 async def test_ping_answers_on_a_reachable_database(store: SqlHistoryStore) -> None:
-    await store.ping()
+    assert await store.ping() is None  # raises HistoryUnavailableError when unreachable
 
 
 # --- concurrency on the single-writer database ---------------------------------------------
