@@ -461,7 +461,9 @@ def test_star_and_pound_keys_are_accepted() -> None:
     data = base()
     data["nodes"]["main"]["options"][2]["key"] = "*"
     data["nodes"]["main"]["options"][3]["key"] = "#"
-    parse_menu(data)
+    main = parse_menu(data).node("main")
+    assert isinstance(main, MenuNode)
+    assert [o.key for o in main.options][2:4] == ["*", "#"]
 
 
 def test_option_without_key_or_phrases_is_refused() -> None:
@@ -494,7 +496,9 @@ def test_duplicate_phrase_within_a_node_is_refused_ignoring_case() -> None:
 def test_same_phrase_in_two_languages_is_accepted() -> None:
     data = base()
     data["nodes"]["main"]["options"][1]["phrases"] = {"ko": ["카드"], "en": ["카드"]}
-    parse_menu(data)
+    main = parse_menu(data).node("main")
+    assert isinstance(main, MenuNode)
+    assert dict(main.options[1].phrases) == {"ko": ("카드",), "en": ("카드",)}
 
 
 def test_phrase_language_outside_the_menu_languages_is_refused() -> None:
