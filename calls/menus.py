@@ -9,7 +9,7 @@ from typing import Any
 
 from config.loader import parse_menu
 from config.menu import Menu
-from history.store import SqlHistoryStore
+from history.store import HistoryStore
 
 
 class UnknownMenuVersionError(LookupError):
@@ -23,7 +23,7 @@ class MenuRegistry:
     across instances; the database stays the source of truth.
     """
 
-    def __init__(self, store: SqlHistoryStore) -> None:
+    def __init__(self, store: HistoryStore) -> None:
         """Create an empty registry backed by ``store``."""
         self._store = store
         self._by_checksum: dict[str, Menu] = {}

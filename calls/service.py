@@ -17,7 +17,7 @@ from typing import Final
 from calls import recording
 from calls.menus import MenuRegistry
 from config.menu import Menu
-from history.store import CallRecord, NewEvent, SqlHistoryStore
+from history.store import CallRecord, HistoryStore, NewEvent
 from ivr import actions as act
 from ivr import events as ev
 from ivr.engine import new_call, step
@@ -51,7 +51,7 @@ def utc_now() -> datetime:
 class CallService:
     """One orchestration of a call turn, shared by every entry point (webhooks, streams)."""
 
-    def __init__(self, store: SqlHistoryStore, menus: MenuRegistry, clock: Clock = utc_now) -> None:
+    def __init__(self, store: HistoryStore, menus: MenuRegistry, clock: Clock = utc_now) -> None:
         """Create the service over a history store and the menu registry."""
         self._store = store
         self._menus = menus

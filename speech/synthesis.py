@@ -124,9 +124,7 @@ class PromptSynthesizer:
             UnknownLanguageError: No voice is configured for `language`.
 
         """
-        key = self.key(text, language)
-        await self._ensure(key, _clean(text), self._voice(language))
-        self._texts[key] = (_clean(text), language)
+        key, _ = await self._cache(text, language)
         return key
 
     async def prerender(self, prompts: Iterable[tuple[str, str]]) -> int:
@@ -146,10 +144,17 @@ class PromptSynthesizer:
         # One after another: there is a single engine anyway, and a long menu queued at once
         # would eat into each render's timeout.
         for text, language in prompts:
-            key = self.key(text, language)
-            rendered += await self._ensure(key, _clean(text), self._voice(language))
-            self._texts[key] = (_clean(text), language)
+            _, new = await self._cache(text, language)
+            rendered += new
         return rendered
+
+    async def _cache(self, text: str, language: str) -> tuple[str, bool]:
+        """Cache one prompt; returns its key and whether this call rendered it."""
+        key = self.key(text, language)
+        cleaned = _clean(text)
+        new = await self._ensure(key, cleaned, self._voice(language))
+        self._texts[key] = (cleaned, language)
+        return key, new
 
     def text_of(self, key: str) -> tuple[str, str] | None:
         """The (text, language) rendered or prerendered under ``key`` by this synthesizer.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from config.menu import Menu, Node, Prompt
+from config.menu import Menu, Node, Prompt, QueueNode
 from ivr import actions as act
 from speech.synthesis import Synthesizer
 from telephony import twiml
@@ -50,8 +50,7 @@ def fallback_queue(menu: Menu) -> str | None:
     if menu.fallback is None:
         return None
     node = menu.nodes.get(menu.fallback)
-    queue = getattr(node, "queue", None)
-    return queue if isinstance(queue, str) else None
+    return node.queue if isinstance(node, QueueNode) else None
 
 
 def menu_prompts(menu: Menu) -> Iterator[tuple[str, str]]:
