@@ -15,6 +15,12 @@ from ivr import events as ev
 
 MASK: Final = "*"
 
+# What a caller keyed or said, in the payloads of incoming events; masked at sensitive nodes.
+_INPUT_FIELDS: Final = ("digits", "transcript", "heard")
+
+# Confidence to three places: finer steps mean nothing for tuning the speech thresholds.
+CONFIDENCE_PLACES: Final = 3
+
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -35,12 +41,18 @@ def is_sensitive_node(menu: Menu, node_id: str) -> bool:
 
 
 def incoming(menu: Menu, node_id: str, event: ev.Event) -> NewEvent:
-    """The history event of what happened to the call, masked if it was sensitive input."""
+    """The history event of what happened to the call, masked if it was sensitive input.
+
+    A ``speech_recognized`` payload keeps the recognizer's measurements (``confidence``,
+    ``grammar``, ``audio_ms``, ``decision_ms``) for tuning the speech thresholds.
+    """
     payload = {f.name: _jsonable(getattr(event, f.name)) for f in fields(event) if f.name != "at"}
+    if isinstance(event, ev.SpeechRecognized):
+        payload["confidence"] = round(event.confidence, CONFIDENCE_PLACES)
     if isinstance(event, ev.DigitsEntered | ev.SpeechRecognized) and is_sensitive_node(
         menu, node_id
     ):
-        for key in ("digits", "transcript"):
+        for key in _INPUT_FIELDS:
             if key in payload:
                 payload[key] = mask(str(payload[key]))
         payload["masked"] = True
@@ -73,14 +85,23 @@ def scrub(variables: Mapping[str, str], menu: Menu) -> dict[str, str]:
 
 def _action_payload(menu: Menu, action: act.Action) -> dict[str, Any]:
     payload = {k: _jsonable(v) for k, v in asdict(action).items()}
-    if isinstance(action, act.ValueCollected) and action.sensitive:
-        payload["value"] = mask(action.value)
-    if isinstance(action, act.InputRejected) and is_sensitive_node(menu, action.node):
-        payload["value"] = None if action.value is None else mask(action.value)
+    match action:
+        case act.ValueCollected() if action.sensitive:
+            payload["value"] = mask(action.value)
+        case act.InputRejected() if is_sensitive_node(menu, action.node):
+            payload["value"] = None if action.value is None else mask(action.value)
+        case act.ConfirmationAsked() | act.Confirmed() if is_sensitive_node(menu, action.node):
+            # The engine already masks these; masking again keeps the history safe regardless.
+            payload["choice"], payload["masked"] = mask(action.choice), True
+        case act.Prompt() if action.sensitive:
+            # A read-back of a sensitive value: only its length may be kept.
+            payload["text"], payload["masked"] = mask(action.text), True
     return payload
 
 
 def _jsonable(value: object) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, tuple):
+        return [_jsonable(item) for item in value]
     return value

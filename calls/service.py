@@ -9,8 +9,8 @@ answer any webhook of any call, and a webhook Twilio retries gets the same answe
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Final
 
@@ -20,7 +20,7 @@ from config.menu import Menu
 from history.store import CallRecord, HistoryStore, NewEvent
 from ivr import actions as act
 from ivr import events as ev
-from ivr.engine import new_call, step
+from ivr.engine import current_listen, new_call, step
 from ivr.state import PHASE_ENDED, CallState
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,17 @@ Clock = Callable[[], datetime]
 MAX_VERSION_CONFLICTS: Final = 5
 
 CALL_ACTIONS: Final = (act.Prompt, act.Listen, act.Transfer, act.Enqueue, act.Hangup)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A call's current wait for input, as a media-stream session picks it up."""
+
+    call_sid: str
+    menu: Menu
+    listen: act.Listen
+    prompts: tuple[act.Prompt, ...]
+    """What the caller hears before answering (the prompts of the step that began the wait)."""
 
 
 class UnknownCallError(LookupError):
@@ -128,6 +139,31 @@ class CallService:
             if await self._commit(record, menu, state, event, new_state, actions, response):
                 return response
         raise TurnConflictError(f"call {call_sid} changed {MAX_VERSION_CONFLICTS} times")
+
+    async def current_wait(self, call_sid: str) -> Wait | None:
+        """The wait the call is in, or None when it is not waiting for input (or unknown)."""
+        record = await self._store.get_call(call_sid)
+        if record is None or record.ended:
+            return None
+        menu = await self._menus.pinned(record.menu_checksum)
+        state = CallState.from_dict(record.state)
+        listen = current_listen(menu, state)
+        if listen is None:
+            return None
+        prompts = tuple(act.Prompt(text, language) for text, language in state.prompts)
+        return Wait(call_sid, menu, listen, prompts)
+
+    async def note(
+        self,
+        call_sid: str,
+        what: str,
+        details: Mapping[str, object],
+        *,
+        key: str | None = None,
+    ) -> None:
+        """Record a fact about a call that is no turn of its menu (a barge-in, a fallback)."""
+        event = NewEvent(type=what, payload=dict(details), at=self._clock(), key=key)
+        await self._store.append_events(call_sid, [event])
 
     async def fail(self, call_sid: str, reason: str, render: Renderer) -> str:
         """Apologise and route the call to the menu's fallback after an internal failure."""

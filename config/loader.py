@@ -1,11 +1,14 @@
 """Loading a menu file (YAML or JSON) and validating it into the frozen `Menu` (MENU_FORMAT.md).
 
-Besides the keys of MENU_FORMAT.md the top level takes two optional keys:
+Besides the keys of MENU_FORMAT.md the top level takes three optional keys:
 
 - ``fallback``: the node a call is routed to after an internal failure (after the ``error``
   message); without it the call hears ``goodbye`` and is hung up.
 - ``messages``: overrides of the built-in system messages (`config.messages.MessageKey`), per
-  message per language, e.g. ``messages: {error: {ko: ..., en: ...}}``.
+  message per language, e.g. ``messages: {error: {ko: ..., en: ...}}``; every ``confirm``
+  text must contain ``{choice}``.
+- ``speech``: the confidence thresholds of spoken answers, ``{accept: 0.8, confirm: 0.45}``
+  (each optional); ``menu`` and ``collect`` nodes that listen to speech may override them.
 
 Unknown keys are refused everywhere, so that a typo never silently changes a call flow.
 """
@@ -23,13 +26,14 @@ from typing import Any, Final, Literal
 import yaml
 from yaml.constructor import ConstructorError
 
-from config.menu import Menu, Node, Queue
+from config.menu import Menu, Node, Queue, SpeechThresholds
 from config.menu_fields import NAME, NAME_RULE, Section, shown
 from config.menu_graph import check_graph, edges_of
 from config.menu_issues import Issues, MenuError, MenuIssue
-from config.messages import MessageKey, builtin_message
-from config.node_parse import KnownNames, parse_nodes
+from config.messages import CHOICE_PLACEHOLDER, MessageKey, builtin_message
+from config.node_parse import NodeContext, parse_nodes
 from config.schedule_parse import parse_schedules
+from config.speech_parse import parse_speech
 
 __all__ = [
     "MenuError",
@@ -47,7 +51,7 @@ SUFFIXES: Final[Mapping[str, Syntax]] = {".yaml": "yaml", ".yml": "yaml", ".json
 MENU_ID: Final = re.compile(r"[a-z0-9_-]+")
 LANGUAGE_CODE: Final = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 REQUIRED: Final = ("id", "languages", "start", "nodes")
-OPTIONAL: Final = ("schedules", "queues", "fallback", "messages")
+OPTIONAL: Final = ("schedules", "queues", "fallback", "messages", "speech")
 # A service level target beyond an hour measures nothing a caller would still be waiting for.
 SERVICE_LEVEL_SECONDS: Final = (1, 3600)
 
@@ -137,8 +141,9 @@ def parse_menu(data: Mapping[str, Any]) -> Menu:
     schedules = parse_schedules(top.section("schedules"))
     queues = _queues(top.section("queues"))
     messages = _messages(top)
+    speech = parse_speech(top.section("speech"), SpeechThresholds()) or SpeechThresholds()
     start, fallback = top.text("start"), top.text("fallback")
-    nodes = _nodes(top, {"start": start, "fallback": fallback})
+    nodes = _nodes(top, {"start": start, "fallback": fallback}, speech)
     if len(issues) or menu_id is None or start is None or top.languages is None:
         raise MenuError(issues)
     return Menu(
@@ -151,16 +156,19 @@ def parse_menu(data: Mapping[str, Any]) -> Menu:
         messages=messages,
         fallback=fallback,
         checksum=menu_checksum(data),
+        speech=speech,
     )
 
 
-def _nodes(top: Section, roots: Mapping[str, str | None]) -> dict[str, Node]:
+def _nodes(
+    top: Section, roots: Mapping[str, str | None], speech: SpeechThresholds
+) -> dict[str, Node]:
     """The valid nodes; checks them one by one, then the graph they make from ``roots``."""
     section = top.section("nodes")
     if section is None:
         return {}
-    known = KnownNames(_declared(top, "schedules"), _declared(top, "queues"))
-    nodes = parse_nodes(section, known)
+    context = NodeContext(_declared(top, "schedules"), _declared(top, "queues"), speech)
+    nodes = parse_nodes(section, context)
     node_ids = [node_id for node_id in section.data if isinstance(node_id, str)]
     check_graph(edges_of(section.data), node_ids, roots, top.issues)
     return nodes
@@ -228,6 +236,7 @@ def _messages(top: Section) -> dict[str, dict[str, str]]:
         section.check_keys((), known, "messages")
         for key in known:
             overrides[key] = section.prompt(key, complete=False) or {}
+        _check_placeholder(section, overrides[MessageKey.CONFIRM])
     if top.languages is None:
         return {}
     merged: dict[str, dict[str, str]] = {}
@@ -240,6 +249,16 @@ def _messages(top: Section) -> dict[str, dict[str, str]]:
             else:
                 merged[key.value][lang] = text
     return merged
+
+
+def _check_placeholder(messages: Section, confirm: Mapping[str, str]) -> None:
+    """Every ``confirm`` override must say where the heard choice is read back."""
+    for lang, text in confirm.items():
+        if CHOICE_PLACEHOLDER not in text:
+            messages.report(
+                f"{MessageKey.CONFIRM.value}.{lang}",
+                f"must contain {CHOICE_PLACEHOLDER}, where the heard choice is read back",
+            )
 
 
 class _MenuYamlLoader(yaml.SafeLoader):

@@ -9,12 +9,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
+from typing import Final
 
 Prompt = Mapping[str, str]
 """A prompt text per language code, e.g. ``{"ko": "...", "en": "..."}``."""
 
 INPUT_DTMF = "dtmf"
 INPUT_SPEECH = "speech"
+
+# Recognition confidence (0..1) of a grammar-restricted answer. At or above `accept` the answer
+# is taken like a key press; from `confirm` up to it the caller is asked "did you say ...?";
+# below it the answer is a no-match. Starting points to be tuned from the measured
+# `speech_recognized` history: a wrong route costs the caller more than one yes/no question.
+DEFAULT_SPEECH_ACCEPT: Final = 0.8
+DEFAULT_SPEECH_CONFIRM: Final = 0.45
+
+
+@dataclass(frozen=True)
+class SpeechThresholds:
+    """How sure recognition must be: take at ``accept``, ask to confirm from ``confirm``."""
+
+    accept: float = DEFAULT_SPEECH_ACCEPT
+    confirm: float = DEFAULT_SPEECH_CONFIRM
 
 
 @dataclass(frozen=True)
@@ -37,7 +53,7 @@ class SayNode:
 
 @dataclass(frozen=True)
 class MenuNode:
-    """Offer options by keypad (and, later, by voice); retry, then fall back."""
+    """Offer options by keypad and/or by voice; retry, then fall back."""
 
     id: str
     prompt: Prompt
@@ -48,6 +64,8 @@ class MenuNode:
     no_input_prompt: Prompt | None = None
     no_match_prompt: Prompt | None = None
     fallback: str | None = None
+    speech: SpeechThresholds | None = None
+    """Thresholds for spoken answers here; None takes the menu's."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,8 @@ class CollectNode:
     timeout: int = 5
     no_input_prompt: Prompt | None = None
     no_match_prompt: Prompt | None = None
+    speech: SpeechThresholds | None = None
+    """Thresholds for spoken digits here; None takes the menu's."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +184,7 @@ class Menu:
     ``messages`` holds the system prompts the engine needs besides the nodes' own (apology,
     default no-input / no-match, goodbye), already merged with the built-in texts.
     ``fallback`` is where a call goes after an internal failure (a node id, or None to say
-    goodbye and hang up).
+    goodbye and hang up). ``speech`` holds the thresholds of nodes that set none of their own.
     """
 
     id: str
@@ -176,6 +196,7 @@ class Menu:
     messages: Mapping[str, Prompt]
     fallback: str | None = None
     checksum: str = ""
+    speech: SpeechThresholds = SpeechThresholds()
 
     @property
     def default_language(self) -> str:

@@ -26,6 +26,12 @@ class MessageKey(StrEnum):
     """A transfer did not connect."""
     QUEUE_UNAVAILABLE = "queue_unavailable"
     """The queue could not take the call."""
+    CONFIRM = "confirm"
+    """Reads a half-sure spoken answer back (in place of ``{choice}``) and asks yes or no."""
+
+
+CHOICE_PLACEHOLDER: Final = "{choice}"
+"""Where the ``confirm`` message reads the heard choice back; every text of it must have one."""
 
 
 # Short sentences: they are synthesized for 8 kHz phone audio, where long ones blur.
@@ -53,6 +59,13 @@ BUILTIN_MESSAGES: Final[Mapping[MessageKey, Mapping[str, str]]] = {
     MessageKey.QUEUE_UNAVAILABLE: {
         "ko": "죄송합니다. 지금은 상담원 연결이 어렵습니다. 잠시 후 다시 전화해 주세요.",
         "en": "Sorry, no agent can take your call right now. Please call again later.",
+    },
+    MessageKey.CONFIRM: {
+        "ko": (
+            "{choice}, 맞습니까? "
+            "맞으면 예라고 하시거나 1번을, 아니면 아니오라고 하시거나 2번을 눌러 주세요."
+        ),
+        "en": "Did you say {choice}? Say yes or press 1, or say no or press 2.",
     },
 }
 

@@ -17,10 +17,12 @@ from config.menu import (
     Node,
     QueueNode,
     SayNode,
+    SpeechThresholds,
     TransferNode,
 )
 from config.menu_fields import NAME, NAME_RULE, Section, is_int, shown
 from config.option_parse import keypad_key, parse_options
+from config.speech_parse import parse_node_speech
 
 # A silence longer than a minute is a caller who has gone; more than ten retries only keeps a
 # confused caller away from a person.
@@ -35,14 +37,16 @@ VARIABLE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 @dataclass(frozen=True)
-class KnownNames:
-    """Ids declared elsewhere in the document that nodes may refer to."""
+class NodeContext:
+    """What nodes take from the rest of the document: declared ids and menu-wide settings."""
 
     schedules: frozenset[str]
     queues: frozenset[str]
+    speech: SpeechThresholds
+    """The menu's speech thresholds, which a node's own ``speech`` keys override one by one."""
 
 
-Builder = Callable[[Section, str, KnownNames], Node | None]
+Builder = Callable[[Section, str, NodeContext], Node | None]
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class NodeType:
     build: Builder
 
 
-def parse_nodes(nodes: Section, known: KnownNames) -> dict[str, Node]:
+def parse_nodes(nodes: Section, context: NodeContext) -> dict[str, Node]:
     """Build every node of the ``nodes`` section; problems go to the section's issues.
 
     Returns:
@@ -68,13 +72,13 @@ def parse_nodes(nodes: Section, known: KnownNames) -> dict[str, Node]:
         if not isinstance(node_id, str):  # YAML reads `1:` as a number
             nodes.issues.add(str(node_id), "id", "a node id must be text: quote it")
             continue
-        node = _node(Section(raw, nodes.issues, node_id, "", nodes.languages), node_id, known)
+        node = _node(Section(raw, nodes.issues, node_id, "", nodes.languages), node_id, context)
         if node is not None:
             built[node_id] = node
     return built
 
 
-def _node(sec: Section, node_id: str, known: KnownNames) -> Node | None:
+def _node(sec: Section, node_id: str, context: NodeContext) -> Node | None:
     """Build node ``node_id`` from ``sec``, or None if it breaks any rule."""
     before = len(sec.issues)
     if not NAME.fullmatch(node_id):
@@ -89,18 +93,18 @@ def _node(sec: Section, node_id: str, known: KnownNames) -> Node | None:
         sec.report("type", f"must be one of {known_types}, not {shown(kind)}")
         return None
     sec.check_keys(node_type.required, node_type.optional | {"type"}, f"a '{kind}' node")
-    node = node_type.build(sec, node_id, known)
+    node = node_type.build(sec, node_id, context)
     return node if len(sec.issues) == before else None
 
 
-def _say(sec: Section, node_id: str, known: KnownNames) -> Node | None:
+def _say(sec: Section, node_id: str, context: NodeContext) -> Node | None:
     prompt, next_ = sec.prompt("prompt"), sec.text("next")
     if prompt is None or next_ is None:
         return None
     return SayNode(id=node_id, prompt=prompt, next=next_)
 
 
-def _menu(sec: Section, node_id: str, known: KnownNames) -> Node | None:
+def _menu(sec: Section, node_id: str, context: NodeContext) -> Node | None:
     prompt = sec.prompt("prompt")
     inputs = sec.inputs("input", MenuNode.input)
     options = parse_options(sec, inputs)
@@ -108,6 +112,7 @@ def _menu(sec: Section, node_id: str, known: KnownNames) -> Node | None:
     retries = sec.integer("retries", *RETRIES, default=MenuNode.retries)
     no_input, no_match = sec.prompt("no_input_prompt"), sec.prompt("no_match_prompt")
     fallback = sec.text("fallback")
+    speech = parse_node_speech(sec, inputs, context.speech)
     if prompt is None or options is None:
         return None
     return MenuNode(
@@ -120,10 +125,11 @@ def _menu(sec: Section, node_id: str, known: KnownNames) -> Node | None:
         no_input_prompt=no_input,
         no_match_prompt=no_match,
         fallback=fallback,
+        speech=speech,
     )
 
 
-def _collect(sec: Section, node_id: str, known: KnownNames) -> Node | None:
+def _collect(sec: Section, node_id: str, context: NodeContext) -> Node | None:
     prompt, next_ = sec.prompt("prompt"), sec.text("next")
     variable, digits = _variable(sec), _digits(sec)
     finish_on_key, pattern = _finish_on_key(sec), _pattern(sec)
@@ -133,6 +139,7 @@ def _collect(sec: Section, node_id: str, known: KnownNames) -> Node | None:
     retries = sec.integer("retries", *RETRIES, default=CollectNode.retries)
     no_input, no_match = sec.prompt("no_input_prompt"), sec.prompt("no_match_prompt")
     fallback = sec.text("fallback")
+    speech = parse_node_speech(sec, inputs, context.speech)
     if prompt is None or next_ is None or variable is None or digits is None:
         return None
     return CollectNode(
@@ -150,18 +157,19 @@ def _collect(sec: Section, node_id: str, known: KnownNames) -> Node | None:
         timeout=timeout,
         no_input_prompt=no_input,
         no_match_prompt=no_match,
+        speech=speech,
     )
 
 
-def _hours(sec: Section, node_id: str, known: KnownNames) -> Node | None:
-    schedule = _declared(sec, "schedule", known.schedules)
+def _hours(sec: Section, node_id: str, context: NodeContext) -> Node | None:
+    schedule = _declared(sec, "schedule", context.schedules)
     open_, closed = sec.text("open"), sec.text("closed")
     if schedule is None or open_ is None or closed is None:
         return None
     return HoursNode(id=node_id, schedule=schedule, open=open_, closed=closed)
 
 
-def _transfer(sec: Section, node_id: str, known: KnownNames) -> Node | None:
+def _transfer(sec: Section, node_id: str, context: NodeContext) -> Node | None:
     number, next_ = _phone_number(sec), sec.text("next")
     timeout = sec.integer("timeout", *TRANSFER_TIMEOUT_SECONDS, default=TransferNode.timeout)
     prompt = sec.prompt("prompt")
@@ -170,19 +178,19 @@ def _transfer(sec: Section, node_id: str, known: KnownNames) -> Node | None:
     return TransferNode(id=node_id, number=number, next=next_, timeout=timeout, prompt=prompt)
 
 
-def _queue(sec: Section, node_id: str, known: KnownNames) -> Node | None:
-    queue = _declared(sec, "queue", known.queues)
+def _queue(sec: Section, node_id: str, context: NodeContext) -> Node | None:
+    queue = _declared(sec, "queue", context.queues)
     prompt, next_ = sec.prompt("prompt"), sec.text("next")
     if queue is None:
         return None
     return QueueNode(id=node_id, queue=queue, prompt=prompt, next=next_)
 
 
-def _hangup(sec: Section, node_id: str, known: KnownNames) -> Node | None:
+def _hangup(sec: Section, node_id: str, context: NodeContext) -> Node | None:
     return HangupNode(id=node_id, prompt=sec.prompt("prompt"))
 
 
-def _goto(sec: Section, node_id: str, known: KnownNames) -> Node | None:
+def _goto(sec: Section, node_id: str, context: NodeContext) -> Node | None:
     next_ = sec.text("next")
     return None if next_ is None else GotoNode(id=node_id, next=next_)
 
@@ -265,6 +273,7 @@ NODE_TYPES: Final[Mapping[str, NodeType]] = {
         frozenset({"prompt", "options"}),
         frozenset(
             {"input", "timeout", "retries", "no_input_prompt", "no_match_prompt", "fallback"}
+            | {"speech"}
         ),
         _menu,
     ),
@@ -272,7 +281,7 @@ NODE_TYPES: Final[Mapping[str, NodeType]] = {
         frozenset({"prompt", "variable", "digits", "next"}),
         frozenset(
             {"finish_on_key", "sensitive", "pattern", "retries", "fallback", "input", "timeout"}
-            | {"no_input_prompt", "no_match_prompt"}
+            | {"no_input_prompt", "no_match_prompt", "speech"}
         ),
         _collect,
     ),

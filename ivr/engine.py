@@ -3,17 +3,18 @@
 The engine never performs I/O and never reads a clock: every event carries its instant. A step
 runs automatic nodes (say, goto, hours) until the call needs the caller (menu, collect) or
 leaves the menu (transfer, queue, hangup), and returns the actions that get it there.
+
+A spoken answer is taken when its confidence reaches the node's ``accept`` threshold, read back
+for a yes or no (`ivr.confirmation`) from ``confirm`` up to it, and is a no-match below.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from datetime import datetime
 from typing import Final
 
 from config.menu import (
-    INPUT_SPEECH,
     CollectNode,
     GotoNode,
     HangupNode,
@@ -21,7 +22,6 @@ from config.menu import (
     InputNode,
     Menu,
     MenuNode,
-    Option,
     QueueNode,
     SayNode,
     TransferNode,
@@ -29,8 +29,10 @@ from config.menu import (
 from config.menu import Prompt as PromptText
 from ivr import actions as act
 from ivr import events as ev
+from ivr.choice import Choice, digits_choice, heard_choice, keyed_option, pending_choice
+from ivr.confirmation import Answer, answered, ask, is_yes, thresholds
 from ivr.hours import is_open, local_time
-from ivr.matching import match_phrase, spoken_digits
+from ivr.listening import confirmation_listen, listening_node, question_listen
 from ivr.state import (
     PHASE_ENDED,
     PHASE_LISTENING,
@@ -80,8 +82,34 @@ def step(menu: Menu, state: CallState, event: ev.Event) -> Step:
     new_state, actions = _dispatch(menu, state, event)
     if new_state.phase == PHASE_LISTENING and new_state.turn > MAX_TURNS_PER_CALL:
         looped = act.FellBack(new_state.node, None, f"more than {MAX_TURNS_PER_CALL} turns")
-        return _goodbye(menu, state, (looped,), outcome="failed")
-    return new_state, actions
+        new_state, actions = _goodbye(menu, state, (looped,), outcome="failed")
+    return _settled(new_state, actions), actions
+
+
+def current_listen(menu: Menu, state: CallState) -> act.Listen | None:
+    """The ``Listen`` of the call's current wait (same turn), or None when it is not waiting.
+
+    A media-stream session uses it to pick up a wait rendered by an earlier step; while a
+    choice is being confirmed, the wait is for a yes or a no.
+    """
+    node = listening_node(menu, state)
+    if node is None:
+        return None
+    if state.confirming is not None:
+        return confirmation_listen(node, state)
+    return question_listen(node, state)
+
+
+def _settled(state: CallState, actions: tuple[act.Action, ...]) -> CallState:
+    """Note the prompts heard before a new wait; outside a wait, keep no prompts nor choice."""
+    listen = next((i for i, a in enumerate(actions) if isinstance(a, act.Listen)), None)
+    if listen is not None:
+        heard = tuple((a.text, a.language) for a in actions[:listen] if isinstance(a, act.Prompt))
+        return replace(state, prompts=heard)
+    if state.phase != PHASE_LISTENING and (state.prompts or state.confirming is not None):
+        # A read-back of a sensitive value must not outlive the wait it was asked in.
+        return replace(state, prompts=(), confirming=None)
+    return state
 
 
 def _dispatch(menu: Menu, state: CallState, event: ev.Event) -> Step:
@@ -89,11 +117,13 @@ def _dispatch(menu: Menu, state: CallState, event: ev.Event) -> Step:
         case ev.CallStarted():
             return _on_call_started(menu, state, event.at)
         case ev.DigitsEntered():
-            return _on_input(menu, state, event.digits, event.at, spoken=False)
+            return _on_digits(menu, state, event)
         case ev.SpeechRecognized():
-            return _on_input(menu, state, event.transcript, event.at, spoken=True)
+            return _on_speech(menu, state, event)
         case ev.NoInput():
-            return _on_no_input(menu, state, event.at)
+            return _on_no_input(menu, state, event)
+        case ev.SpeechUnavailable():
+            return _on_speech_unavailable(menu, state, event)
         case ev.TransferEnded():
             return _on_transfer_ended(menu, state, event)
         case ev.QueueResult():
@@ -110,28 +140,67 @@ def _on_call_started(menu: Menu, state: CallState, at: datetime) -> Step:
     return _enter(menu, state, menu.start, (), at)
 
 
-def _on_input(menu: Menu, state: CallState, value: str, at: datetime, *, spoken: bool) -> Step:
-    node = _listening_node(menu, state)
+def _on_digits(menu: Menu, state: CallState, event: ev.DigitsEntered) -> Step:
+    node = listening_node(menu, state)
     if node is None:
         return state, ()
+    if state.confirming is not None:
+        return _on_confirmation(menu, state, node, state.confirming, event)
     if isinstance(node, MenuNode):
-        option = _choose(node, state.language, value, spoken=spoken)
-        if option is None:
-            return _reject(menu, state, node, "no_match", value, at)
-        return _enter(menu, state, option.next, (), at)
-    digits = spoken_digits(value) if spoken else value
-    if digits is None or not _digits_valid(node, digits):
-        return _reject(menu, state, node, "invalid", value, at)
-    collected = act.ValueCollected(node.id, node.variable, digits, node.sensitive)
-    state = replace(state, variables={**state.variables, node.variable: digits})
-    return _enter(menu, state, node.next, (collected,), at)
+        choice = keyed_option(node, event.digits, state.language)
+    else:
+        choice = digits_choice(node, event.digits)
+    if choice is None:
+        return _reject(menu, state, node, _mismatch(node), event.digits, event.at)
+    return _take(menu, state, choice, (), event.at)
 
 
-def _on_no_input(menu: Menu, state: CallState, at: datetime) -> Step:
-    node = _listening_node(menu, state)
+def _on_speech(menu: Menu, state: CallState, event: ev.SpeechRecognized) -> Step:
+    node = listening_node(menu, state)
     if node is None:
         return state, ()
-    return _reject(menu, state, node, "no_input", None, at)
+    if state.confirming is not None:
+        return _on_confirmation(menu, state, node, state.confirming, event)
+    choice = heard_choice(node, event.transcript, state.language)
+    limits = thresholds(menu, node)
+    if choice is None or event.confidence < limits.confirm:
+        return _reject(menu, state, node, _mismatch(node), event.transcript, event.at)
+    if event.confidence >= limits.accept:
+        return _take(menu, state, choice, (), event.at)
+    return ask(menu, state, node, choice)
+
+
+def _on_no_input(menu: Menu, state: CallState, event: ev.NoInput) -> Step:
+    node = listening_node(menu, state)
+    if node is None:
+        return state, ()
+    if state.confirming is not None:
+        return _on_confirmation(menu, state, node, state.confirming, event)
+    return _reject(menu, state, node, "no_input", None, event.at)
+
+
+def _on_confirmation(
+    menu: Menu, state: CallState, node: InputNode, token: str, answer: Answer
+) -> Step:
+    """A yes takes the pending choice; anything else is a failed attempt at the node."""
+    choice = pending_choice(node, token, state.language)
+    state = replace(state, confirming=None)
+    if choice is not None and is_yes(answer, state.language, thresholds(menu, node)):
+        return _take(menu, state, choice, (act.Confirmed(node.id, choice.recorded),), answer.at)
+    return _reject(menu, state, node, "not_confirmed", answered(answer), answer.at)
+
+
+def _on_speech_unavailable(menu: Menu, state: CallState, event: ev.SpeechUnavailable) -> Step:
+    """Ask the node again for the keypad only; the caller spent no attempt."""
+    node = listening_node(menu, state)
+    if node is None:
+        return state, ()
+    state = replace(state, confirming=None, turn=state.turn + 1)
+    return state, (
+        act.KeypadFallback(node.id, event.reason),
+        _prompt(node.prompt, state),
+        question_listen(node, state, speech=False),
+    )
 
 
 def _on_transfer_ended(menu: Menu, state: CallState, event: ev.TransferEnded) -> Step:
@@ -183,27 +252,19 @@ def _on_call_ended(state: CallState, event: ev.CallEnded) -> Step:
     return ended, ()
 
 
-def _listening_node(menu: Menu, state: CallState) -> InputNode | None:
-    if state.phase != PHASE_LISTENING:
-        return None
-    node = menu.nodes.get(state.node)
-    return node if isinstance(node, MenuNode | CollectNode) else None
+def _mismatch(node: InputNode) -> str:
+    return "no_match" if isinstance(node, MenuNode) else "invalid"
 
 
-def _choose(node: MenuNode, language: str, value: str, *, spoken: bool) -> Option | None:
-    if spoken:
-        return match_phrase(node.options, language, value)
-    return next((o for o in node.options if o.key is not None and o.key == value), None)
-
-
-def _digits_valid(node: CollectNode, digits: str) -> bool:
-    # str.isdigit() alone also accepts other scripts' digits (e.g. Arabic-Indic, superscripts).
-    ascii_digits = digits.isascii() and digits.isdigit()
-    if not ascii_digits or not node.digits.min <= len(digits) <= node.digits.max:
-        return False
-    if node.pattern is None:
-        return True
-    return re.fullmatch(node.pattern, digits) is not None
+def _take(
+    menu: Menu, state: CallState, choice: Choice, before: tuple[act.Action, ...], at: datetime
+) -> Step:
+    """Go where ``choice`` leads, storing the value it collects (if any)."""
+    collected = choice.collected
+    if collected is not None:
+        state = replace(state, variables={**state.variables, collected.variable: collected.value})
+        before = (*before, collected)
+    return _enter(menu, state, choice.next, before, at)
 
 
 def _reject(
@@ -223,7 +284,7 @@ def _reject(
         else _message(menu, state, "no_input" if reason == "no_input" else "no_match")
     )
     state = replace(state, attempts=attempt)
-    state, listen = _listen(node, state, new_turn=True)
+    state, listen = _listen(node, state)
     return state, (rejected, hint, _prompt(node.prompt, state), listen)
 
 
@@ -236,6 +297,7 @@ def _enter(
 ) -> Step:
     """Walk automatic nodes from ``node_id`` until the call waits or leaves the menu."""
     out: list[act.Action] = list(before)
+    state = replace(state, confirming=None)
     for _ in range(MAX_AUTOMATIC_HOPS):
         node = menu.node(node_id)
         out.append(act.NodeEntered(node.id, _type_name(node)))
@@ -250,7 +312,7 @@ def _enter(
                 node_id = _branch_on_hours(menu, node, state, out, at)
             case MenuNode() | CollectNode():
                 out.append(_prompt(node.prompt, state))
-                state, listen = _listen(node, state, new_turn=True)
+                state, listen = _listen(node, state)
                 return state, (*out, listen)
             case TransferNode():
                 return _transfer(node, state, out)
@@ -276,28 +338,12 @@ def _branch_on_hours(
     return node.open if opened else node.closed
 
 
-def _listen(node: InputNode, state: CallState, *, new_turn: bool) -> tuple[CallState, act.Listen]:
-    turn = state.turn + 1 if new_turn else state.turn
-    state = replace(state, phase=PHASE_LISTENING, node=node.id, turn=turn)
-    if isinstance(node, MenuNode):
-        listen = act.Listen(
-            node.id,
-            turn,
-            node.timeout,
-            num_digits=1,
-            finish_on_key="",
-            speech=INPUT_SPEECH in node.input,
-        )
-    else:
-        listen = act.Listen(
-            node.id,
-            turn,
-            node.timeout,
-            num_digits=node.digits.max,
-            finish_on_key=node.finish_on_key,
-            speech=INPUT_SPEECH in node.input,
-        )
-    return state, listen
+def _listen(node: InputNode, state: CallState) -> tuple[CallState, act.Listen]:
+    """Wait (a new turn) for an answer to ``node``'s prompt."""
+    state = replace(
+        state, phase=PHASE_LISTENING, node=node.id, turn=state.turn + 1, confirming=None
+    )
+    return state, question_listen(node, state)
 
 
 def _transfer(node: TransferNode, state: CallState, out: list[act.Action]) -> Step:

@@ -32,11 +32,35 @@ class NoInput:
 
 @dataclass(frozen=True)
 class SpeechRecognized:
-    """The recogniser heard a phrase at the current input node."""
+    """The recogniser's answer at the current input node, with how it was measured.
+
+    Attributes:
+        at: When the answer was decided.
+        transcript: What the grammar matched: an option phrase as written in the menu, digit
+            words, a yes or no word; "" when nothing matched.
+        confidence: How sure the recogniser is of ``transcript``, 0 to 1.
+        heard: The recogniser's raw text, before matching it to the grammar.
+        grammar: The grammar listened with (``actions.GRAMMAR_*``).
+        audio_ms: The length of the caller's utterance.
+        decision_ms: From the end of the utterance to the recognition result.
+
+    """
 
     at: datetime
     transcript: str
     confidence: float
+    heard: str = ""
+    grammar: str = ""
+    audio_ms: int = 0
+    decision_ms: int = 0
+
+
+@dataclass(frozen=True)
+class SpeechUnavailable:
+    """The speech path could not serve the current wait (media stream failed or refused)."""
+
+    at: datetime
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -79,6 +103,7 @@ Event = (
     | DigitsEntered
     | NoInput
     | SpeechRecognized
+    | SpeechUnavailable
     | TransferEnded
     | QueueResult
     | Failure

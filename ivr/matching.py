@@ -1,9 +1,10 @@
-"""Matching what a caller said against a node's options and digit words (pure)."""
+"""Matching what a caller said against a node's options, digit words and yes/no (pure)."""
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Final
 
 from config.menu import Option
@@ -71,3 +72,35 @@ def spoken_digits(transcript: str) -> str | None:
         else:
             return None
     return "".join(digits) or None
+
+
+@dataclass(frozen=True)
+class YesNo:
+    """The words that answer a confirmation in one language, as a recognizer may hear them."""
+
+    yes: tuple[str, ...]
+    no: tuple[str, ...]
+
+
+# Only the plain answers: a grammar of a few short words keeps recognition sure, and anything
+# else re-asks the question, which costs less than taking a wrong "yes".
+YES_NO_WORDS: Final[Mapping[str, YesNo]] = {
+    "ko": YesNo(
+        yes=("예", "네", "맞아요", "맞습니다"),
+        no=("아니오", "아니요", "아니", "아니에요"),
+    ),
+    "en": YesNo(yes=("yes", "yeah", "correct"), no=("no", "nope")),
+}
+
+
+def yes_or_no(transcript: str, language: str) -> bool | None:
+    """True for a yes word of ``language``, False for a no word, None for anything else."""
+    words = YES_NO_WORDS.get(language)
+    if words is None:
+        return None
+    heard = normalize(transcript)
+    if heard in {normalize(w) for w in words.yes}:
+        return True
+    if heard in {normalize(w) for w in words.no}:
+        return False
+    return None

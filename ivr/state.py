@@ -19,7 +19,10 @@ class CallState:
     """Everything the engine needs to continue a call.
 
     ``attempts`` counts failed inputs at the current node; ``turn`` increases with every wait
-    rendered, so answers to an older wait are recognised.
+    rendered, so answers to an older wait are recognised. ``prompts`` are the (text, language)
+    the caller heard before the current wait, for a media-stream session that picks the wait
+    up. ``confirming`` is the choice the caller is being asked to confirm (``option:<index>``
+    at a menu node, ``digits:<digits>`` at a collect node), or None.
     """
 
     menu_id: str
@@ -29,6 +32,8 @@ class CallState:
     attempts: int = 0
     turn: int = 0
     variables: Mapping[str, str] = field(default_factory=dict)
+    prompts: tuple[tuple[str, str], ...] = ()
+    confirming: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form for the ``calls`` row."""
@@ -40,11 +45,14 @@ class CallState:
             "attempts": self.attempts,
             "turn": self.turn,
             "variables": dict(self.variables),
+            "prompts": [[text, language] for text, language in self.prompts],
+            "confirming": self.confirming,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CallState:
-        """Rebuild a state stored with `to_dict`."""
+        """Rebuild a state stored with `to_dict` (rows stored before a field existed too)."""
+        confirming = data.get("confirming")
         return cls(
             menu_id=str(data["menu_id"]),
             node=str(data.get("node", "")),
@@ -53,4 +61,6 @@ class CallState:
             attempts=int(data.get("attempts", 0)),
             turn=int(data.get("turn", 0)),
             variables={str(k): str(v) for k, v in dict(data.get("variables", {})).items()},
+            prompts=tuple((str(text), str(lang)) for text, lang in data.get("prompts") or ()),
+            confirming=None if confirming is None else str(confirming),
         )

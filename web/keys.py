@@ -10,6 +10,8 @@ from calls.menus import MenuRegistry
 from calls.service import CallService, Clock
 from config.settings import Settings
 from history.store import SqlHistoryStore
+from speech.admission import SpeechAdmission
+from speech.listening import SpeechEngine
 from speech.synthesis import Synthesizer
 from web.voice import VoiceRenderer
 
@@ -20,3 +22,5 @@ MENUS: Final = web.AppKey("menus", MenuRegistry)
 CALLS: Final = web.AppKey("calls", CallService)
 VOICE: Final = web.AppKey("voice", VoiceRenderer)
 CLOCK: Final[web.AppKey[Clock]] = web.AppKey("clock")
+SPEECH: Final = web.AppKey("speech", SpeechEngine)
+ADMISSION: Final = web.AppKey("admission", SpeechAdmission)

@@ -18,11 +18,14 @@ from ivr import events as ev
 from telephony import webhooks
 from telephony.signature import is_signed_by_twilio, public_request_url
 from web.keys import CALLS, MENUS, SETTINGS, VOICE
+from web.voice import CallRenderer
 
 log = logging.getLogger(__name__)
 
 TWIML: Final = "text/xml"
 TWILIO_PREFIX: Final = "/twilio/"
+MEDIA_STREAM_PATH: Final = "/twilio/media"
+"""The media websocket is admitted by the signed token in its ``start`` message instead."""
 FORM: Final = web.RequestKey("twilio_form", dict[str, str])
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -31,7 +34,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @web.middleware
 async def twilio_signature(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse (403) any ``/twilio/`` request not signed by Twilio; nothing is recorded."""
-    if not request.path.startswith(TWILIO_PREFIX):
+    if not request.path.startswith(TWILIO_PREFIX) or request.path == MEDIA_STREAM_PATH:
         return await handler(request)
     settings = request.app[SETTINGS]
     form = await _form(request)
@@ -78,6 +81,18 @@ async def queue(request: web.Request) -> web.Response:
     return await _advance(request, webhooks.queue_result)
 
 
+async def stream_ended(request: web.Request) -> web.Response:
+    """Connect action: the media stream closed.
+
+    A session that answered the wait has already stepped the call (the turn is stale, so the
+    stored TwiML it rendered is replayed). A stream that closed without an answer (refused
+    token, capacity race, a crash) leaves the wait open: it is asked again on the keypad.
+    """
+    return await _advance(
+        request, lambda _form, at: ev.SpeechUnavailable(at, "media stream closed without an answer")
+    )
+
+
 async def status(request: web.Request) -> web.Response:
     """Status callback: record it once (CallSid + SequenceNumber + status); end the call."""
     form = request[FORM]
@@ -108,6 +123,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/twilio/no-input", no_input),
         web.post("/twilio/dial", dial),
         web.post("/twilio/queue", queue),
+        web.post("/twilio/stream-ended", stream_ended),
         web.post("/twilio/status", status),
     ]
 
@@ -132,17 +148,35 @@ async def _answer(
     request: web.Request, call_sid: str, turn: Callable[[Renderer], Awaitable[str]]
 ) -> web.Response:
     calls: CallService = request.app[CALLS]
-    render = request.app[VOICE].render
+    render = request.app[VOICE].for_call(call_sid)
     try:
-        return _twiml(await turn(render))
+        body = await turn(render)
     except Exception as err:  # last line of defence: Twilio must get TwiML, never a 500
         log.exception("call %s: webhook %s failed", call_sid, request.path)
         reason = f"{type(err).__name__} in {request.path}"
+    else:
+        await _note_keypad_fallback(calls, call_sid, render)
+        return _twiml(body)
     try:
         return _twiml(await calls.fail(call_sid, reason, render))
     except Exception:  # the call cannot even be routed: apologise without the database
         log.exception("call %s: could not route to fallback", call_sid)
         return await _static_apology(request, reason)
+
+
+async def _note_keypad_fallback(calls: CallService, call_sid: str, render: CallRenderer) -> None:
+    if render.keypad_fallback is None:
+        return
+    listen, reason = render.keypad_fallback
+    try:
+        await calls.note(
+            call_sid,
+            "speech_capacity_fallback",
+            {"node": listen.node, "turn": listen.turn, "reason": reason},
+            key=f"keypad:{listen.turn}",
+        )
+    except Exception:  # the caller already has their keypad menu; losing this note is logged
+        log.exception("call %s: could not record the keypad fallback", call_sid)
 
 
 async def _static_apology(request: web.Request, reason: str) -> web.Response:

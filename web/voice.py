@@ -2,35 +2,96 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from config.menu import Menu, Node, Prompt, QueueNode
+from config.menu import INPUT_SPEECH, Menu, MenuNode, Node, Prompt, QueueNode
+from config.messages import CHOICE_PLACEHOLDER, MessageKey
 from ivr import actions as act
+from ivr.choice import option_choice
+from ivr.confirmation import READ_BACK_DIGITS, template_parts
+from speech.admission import SpeechAdmission
 from speech.synthesis import Synthesizer
-from telephony import twiml
-from telephony.twiml import WebhookUrls
+from telephony import stream_token, twiml
+from telephony.twiml import StreamAdmission, WebhookUrls
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class StreamSigning:
+    """What minting a media-stream token needs: the secret and "now"."""
+
+    secret: str
+    clock: Clock
 
 
 class VoiceRenderer:
     """Turns engine actions into TwiML whose ``<Play>`` URLs point at cached prompt audio."""
 
-    def __init__(self, synthesizer: Synthesizer, public_url: str) -> None:
-        """Render with ``synthesizer``; URLs are built under ``public_url``."""
+    def __init__(
+        self,
+        synthesizer: Synthesizer,
+        public_url: str,
+        *,
+        admission: SpeechAdmission | None = None,
+        signing: StreamSigning | None = None,
+    ) -> None:
+        """Render with ``synthesizer``; URLs are built under ``public_url``.
+
+        Args:
+            synthesizer: Where prompt audio comes from.
+            public_url: The base URL Twilio knows this service by.
+            admission: Speech capacity; None renders every speech node as keypad input.
+            signing: Mints the media-stream tokens (required with ``admission``).
+
+        """
         self._synthesizer = synthesizer
         self._public_url = public_url
         self._urls = WebhookUrls(public_url)
+        self._admission = admission if signing is not None else None
+        self._signing = signing
+
+    @property
+    def synthesizer(self) -> Synthesizer:
+        """The prompt synthesizer (the stream session reads cached audio through it)."""
+        return self._synthesizer
+
+    def for_call(self, call_sid: str, *, streaming: bool = False) -> CallRenderer:
+        """A renderer for one turn of ``call_sid``.
+
+        Args:
+            call_sid: The call the TwiML is for (its stream token names it).
+            streaming: The call already holds a speech session (the turn is rendered by its
+                media stream), so a next speech node needs no new admission.
+
+        """
+        return CallRenderer(self, call_sid, streaming=streaming)
 
     def prompt_url(self, key: str) -> str:
         """The public URL of a cached prompt."""
         return f"{self._public_url}/prompts/{key}.wav"
 
-    async def render(self, menu: Menu, actions: Sequence[act.Action]) -> str:
+    async def render(
+        self, menu: Menu, actions: Sequence[act.Action], stream: StreamAdmission | None = None
+    ) -> str:
         """TwiML for one turn; prompts not yet synthesized are rendered first (off the loop)."""
         keys: dict[act.Prompt, str] = {}
         for action in actions:
             if isinstance(action, act.Prompt) and action not in keys:
                 keys[action] = await self._synthesizer.render(action.text, action.language)
-        return twiml.render(actions, self._urls, lambda p: self.prompt_url(keys[p]))
+        return twiml.render(actions, self._urls, lambda p: self.prompt_url(keys[p]), stream)
+
+    def admit(self, call_sid: str, listen: act.Listen, *, streaming: bool) -> AdmissionDecision:
+        """Decide whether a speech wait is served by a media stream or by the keypad."""
+        if self._admission is None or self._signing is None:
+            return AdmissionDecision(None, None)  # keypad by configuration: nothing to record
+        if not streaming and not self._admission.reserve(call_sid):
+            return AdmissionDecision(None, "speech capacity full")
+        grant = stream_token.StreamGrant(call_sid, listen.turn)
+        token = stream_token.issue(self._signing.secret, grant, self._signing.clock())
+        return AdmissionDecision(StreamAdmission({stream_token.TOKEN_PARAMETER: token}), None)
 
     async def apology(self, menu: Menu | None) -> str:
         """Last-resort TwiML: the menu's apology, then its fallback queue or a hang-up."""
@@ -43,6 +104,46 @@ class VoiceRenderer:
     async def prerender(self, menu: Menu) -> int:
         """Synthesize every prompt of ``menu`` in every language; returns how many were new."""
         return await self._synthesizer.prerender(sorted(set(menu_prompts(menu))))
+
+
+@dataclass(frozen=True)
+class AdmissionDecision:
+    """A media stream for a speech wait, or why it gets the keypad instead.
+
+    ``refused`` is None with no stream when speech is switched off: no event worth recording.
+    """
+
+    stream: StreamAdmission | None
+    refused: str | None
+
+
+class CallRenderer:
+    """Renders the turns of one webhook (or stream turn) and remembers any keypad fallback."""
+
+    def __init__(self, voice: VoiceRenderer, call_sid: str, *, streaming: bool) -> None:
+        """Render for ``call_sid`` through ``voice``."""
+        self._voice = voice
+        self._call_sid = call_sid
+        self._streaming = streaming
+        self.keypad_fallback: tuple[act.Listen, str] | None = None
+        """The speech wait rendered as keypad input because of capacity, and why."""
+        self.stream_turn: int | None = None
+        """The turn of a speech wait that was admitted to a media stream."""
+
+    async def __call__(self, menu: Menu, actions: Sequence[act.Action]) -> str:
+        """TwiML for ``actions``, with a media stream for a speech wait when admitted."""
+        listen = next((a for a in actions if isinstance(a, act.Listen) and a.speech), None)
+        stream = None
+        self.keypad_fallback = None
+        self.stream_turn = None
+        if listen is not None:
+            decision = self._voice.admit(self._call_sid, listen, streaming=self._streaming)
+            stream = decision.stream
+            if decision.refused is not None:
+                self.keypad_fallback = (listen, decision.refused)
+            elif stream is not None:
+                self.stream_turn = listen.turn
+        return await self._voice.render(menu, actions, stream)
 
 
 def fallback_queue(menu: Menu) -> str | None:
@@ -58,8 +159,23 @@ def menu_prompts(menu: Menu) -> Iterator[tuple[str, str]]:
     for node in menu.nodes.values():
         for prompt in _node_prompts(node):
             yield from ((text, lang) for lang, text in prompt.items())
-    for message in menu.messages.values():
-        yield from ((text, lang) for lang, text in message.items() if lang in menu.languages)
+    for key, message in menu.messages.items():
+        if key != MessageKey.CONFIRM:
+            yield from ((text, lang) for lang, text in message.items() if lang in menu.languages)
+    yield from _confirmations(menu)
+
+
+def _confirmations(menu: Menu) -> Iterator[tuple[str, str]]:
+    """The read-back questions speech nodes can ask: one per option, digits word by word."""
+    for language in menu.languages:
+        template = menu.messages[MessageKey.CONFIRM][language]
+        for node in menu.nodes.values():
+            if isinstance(node, MenuNode) and INPUT_SPEECH in node.input:
+                for index in range(len(node.options)):
+                    spoken = option_choice(node, index, language).spoken
+                    yield template.replace(CHOICE_PLACEHOLDER, spoken), language
+        yield from ((part, language) for part in template_parts(template) if part)
+        yield from ((word, language) for word in READ_BACK_DIGITS.get(language, {}).values())
 
 
 def _node_prompts(node: Node) -> Iterator[Prompt]:

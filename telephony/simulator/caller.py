@@ -15,8 +15,11 @@ Behaviour, per Twilio's TwiML voice reference:
   document ends it first (``<Leave>``, ``<Hangup>``). The answer to the ``action`` request
   after a hang-up is checked, then ignored: the call is over.
 - ``<Reject>`` as the call's first verb leaves it unanswered (status busy or no-answer).
-- Time is simulated: Pause lengths, Gather timeouts, queue waits are added up, never slept.
-- ``<Connect>`` (media streams) is not simulated yet and stops the call with an error.
+- ``<Connect><Stream>``: a real websocket in real time (``telephony.simulator.stream``).
+- Script entries that speak (``say:``, ``play:``) at a ``<Gather>``: Twilio hears no keys, so
+  the caller counts as silent (noted in the transcript).
+- Time is simulated: Pause lengths, Gather timeouts, queue waits are added up, never slept;
+  only a media stream runs in real time, as audio must.
 """
 
 from __future__ import annotations
@@ -29,11 +32,12 @@ from urllib.parse import urljoin
 
 import aiohttp
 
-from speech.audio import WavFormatError, WavInfo, parse_wav_header
 from telephony.simulator.flow import End, GoTo, Transition
 from telephony.simulator.keypad import press_keys
 from telephony.simulator.queue_wait import enqueue
-from telephony.simulator.scenario import SILENT_ENTRIES, CallerConfig, new_sid
+from telephony.simulator.scenario import CallerConfig, new_sid
+from telephony.simulator.script import Keys, PlayAudio, Say, describe_entry, parse_entry
+from telephony.simulator.stream import connect
 from telephony.simulator.transcript import (
     CallTranscript,
     Dialed,
@@ -42,6 +46,7 @@ from telephony.simulator.transcript import (
     Heard,
     HungUp,
     InputProvider,
+    InputRequest,
     Noted,
     Paused,
     Rejected,
@@ -53,6 +58,7 @@ from telephony.simulator.transcript import (
 from telephony.simulator.twilio_forms import TwilioForms
 from telephony.simulator.twilio_http import FetchedDocument, TwilioHttp
 from telephony.simulator.twiml_rules import TwimlNode
+from telephony.wav import WavFormatError, WavInfo, parse_wav_header
 
 SAY_CHARS_PER_SECOND: Final = 12.5
 """Simulated speaking rate of ``<Say>``: about 150 words a minute (only adds up call time)."""
@@ -64,8 +70,6 @@ GATHER_TIMEOUT_DEFAULT: Final = 5
 DIAL_TIMEOUT_DEFAULT: Final = 30
 RECORD_TIMEOUT_DEFAULT: Final = 5
 """Seconds: Twilio's documented defaults for these attributes."""
-
-DTMF_KEYS: Final = frozenset("0123456789*#")
 
 
 async def place_call(
@@ -200,7 +204,7 @@ class _Call:
             case "Enqueue":
                 return await enqueue(self, verb, base)
             case "Connect":
-                raise SimulationError(f"{verb.path}: <Connect> (media streams) is not simulated")
+                return await connect(self, verb, base)
             case _:
                 self._note(verb)
                 return None
@@ -286,12 +290,10 @@ class _Call:
             in_queue=in_queue,
             prompts=prompts,
         )
-        entry = await self._answer(prompt)
+        entry = await self.next_input(prompt)
         if entry is None:
-            return End(HungUp("caller", self._hang_up_reason(prompt)))
-        keys = "" if entry in SILENT_ENTRIES or not prompt.accepts_dtmf else entry
-        if not set(keys) <= DTMF_KEYS:
-            raise SimulationError(f"{verb.path}: {entry!r} is not keys 0-9 * #")
+            return End(HungUp("caller", self.hang_up_reason(prompt.path)))
+        keys = self._keys_at_gather(verb, prompt, entry)
         presses = press_keys(keys, num_digits=prompt.num_digits, finish_on_key=prompt.finish_on_key)
         if presses.timed_out:
             self.elapsed += prompt.timeout_seconds
@@ -316,15 +318,38 @@ class _Call:
             )
         )
 
-    async def _answer(self, prompt: GatherPrompt) -> str | None:
+    def _keys_at_gather(self, verb: TwimlNode, prompt: GatherPrompt, text: str) -> str:
+        """The keys Twilio hears at a Gather; speaking into a keypad menu is silence."""
+        try:
+            entry = parse_entry(text)
+        except ValueError as err:
+            raise SimulationError(f"{prompt.path}: {err}") from err
+        match entry:
+            case Keys(keys=keys) if prompt.accepts_dtmf:
+                return keys
+            case Say() | PlayAudio() if "speech" in (verb.get("input") or "dtmf").split():
+                note = "speech recognition in <Gather> is not simulated: heard as silence"
+                self.record(Noted("Gather", f"caller answered by {describe_entry(entry)}; {note}"))
+            case Say() | PlayAudio():
+                note = "a keypad menu hears no keys in speech: silence"
+                self.record(Noted("Gather", f"caller answered by {describe_entry(entry)}; {note}"))
+        return ""
+
+    async def next_input(self, request: InputRequest) -> str | None:
+        """The caller's answer at a Gather or a stream prompt; None: the caller hangs up."""
         if self._input is not None:
-            return await self._input(prompt)
+            return await self._input(request)
         return next(self._script, None)
 
-    def _hang_up_reason(self, prompt: GatherPrompt) -> str:
+    def hang_up_reason(self, where: str) -> str:
+        """Why the caller hung up when it had no answer at ``where``."""
         if self._input is None:
-            return f"script ran out at {prompt.path}; caller hung up"
-        return f"caller hung up at {prompt.path}"
+            return f"script ran out at {where}; caller hung up"
+        return f"caller hung up at {where}"
+
+    async def open_stream(self, url: str) -> aiohttp.ClientWebSocketResponse:
+        """Open a ``<Stream>`` websocket, signed as Twilio signs it."""
+        return await self._http.open_stream(url)
 
     async def redirect(self, verb: TwimlNode, base: str, *, in_queue: bool) -> FetchedDocument:
         return await self.fetch(

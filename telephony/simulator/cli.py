@@ -8,34 +8,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable
-from pathlib import PurePosixPath
-from typing import Final, get_args
-from urllib.parse import urlsplit
+from collections.abc import Callable, Sequence
+from typing import Any, Final, get_args
 
 from telephony.simulator.caller import place_call
+from telephony.simulator.narration import describe
 from telephony.simulator.scenario import (
     DEFAULT_CALLED,
     DEFAULT_CALLER,
-    SILENT_ENTRIES,
+    DEFAULT_STREAM_PATIENCE,
+    DEFAULT_VOICE,
     CallerConfig,
     DialStatus,
     QueueOutcome,
 )
+from telephony.simulator.script import ENTRY_SYNTAX, Keys, Silence, parse_entry
 from telephony.simulator.transcript import (
-    Dialed,
-    Enqueued,
-    Gathered,
     GatherPrompt,
-    Heard,
-    HungUp,
     InputProvider,
-    Noted,
-    Paused,
-    Rejected,
-    Requested,
+    InputRequest,
     SimulationError,
-    Step,
 )
 from telephony.simulator.twiml_rules import TwimlRejected
 
@@ -45,18 +37,37 @@ DEFAULT_SERVER_URL: Final = "http://127.0.0.1:8080"
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
-SHORT_NAME: Final = 8
-"""Characters: longer file names (content hashes) are shown as their first four and '…'."""
 
-_KEYS: Final = frozenset("0123456789*#")
+
+class _AddToScript(argparse.Action):
+    """``--digits``, ``--say`` and ``--input`` all add to one script, in command-line order."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        script = list(getattr(namespace, self.dest) or [])
+        value = str(values)
+        match self.const:
+            case "digits":
+                script.extend(value.split(","))
+            case "say":
+                script.append(f"say:{value}")
+            case _:
+                script.append(value)
+        setattr(namespace, self.dest, script)
 
 
 def add_call_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``voicedesk call`` options to ``parser``.
 
-    Destinations: ``url``, ``public_url``, ``caller``, ``called``, ``digits``,
-    ``account_sid``, ``auth_token``, ``dial_status``, ``queue_result``, ``queue_seconds``,
-    ``dial_duration``, ``any_audio``.
+    Destinations: ``url``, ``public_url``, ``caller``, ``called``, ``script`` (None when no
+    ``--digits``/``--say``/``--input`` was given: ask at each chance), ``account_sid``,
+    ``auth_token``, ``dial_status``, ``queue_result``, ``queue_seconds``, ``dial_duration``,
+    ``any_audio``, ``voice``, ``stream_patience``.
     """
     add = parser.add_argument
     add("--url", default=DEFAULT_SERVER_URL, help="the voicedesk server to connect to")
@@ -65,9 +76,28 @@ def add_call_arguments(parser: argparse.ArgumentParser) -> None:
     add("--to", dest="called", default=DEFAULT_CALLED, help="the number called")
     add(
         "--digits",
-        help="answers to the Gathers in order, comma-separated, e.g. 1,12345678#,- "
-        "('-' stays silent; write --digits=-,1 when the first is '-'); "
-        "omitted: ask at each Gather",
+        const="digits",
+        help="answers in order, comma-separated, e.g. 1,12345678#,- ('-' stays silent; write "
+        "--digits=-,1 when the first is '-'); with no --digits/--say/--input: ask each time",
+        dest="script",
+        action=_AddToScript,
+    )
+    add(
+        "--say",
+        const="say",
+        metavar="TEXT",
+        help="the next answer is TEXT, spoken once the prompt has played (repeatable)",
+        dest="script",
+        action=_AddToScript,
+    )
+    add(
+        "--input",
+        const="input",
+        metavar="ENTRY",
+        help=f"the next answer, any form: {ENTRY_SYNTAX} (say@800:TEXT barges in 800 ms into "
+        "the prompt; play@MS:PATH too) (repeatable)",
+        dest="script",
+        action=_AddToScript,
     )
     add("--account-sid", help="AccountSid sent with every webhook")
     add("--auth-token", help="auth token the webhooks are signed with")
@@ -76,6 +106,13 @@ def add_call_arguments(parser: argparse.ArgumentParser) -> None:
     add("--queue-result", choices=get_args(QueueOutcome), default="hangup")
     add("--queue-seconds", type=int, default=60, help="seconds before the queue result")
     add("--any-audio", action="store_true", help="accept played audio that is not μ-law")
+    add("--voice", default=DEFAULT_VOICE, help="espeak-ng voice the caller speaks with")
+    add(
+        "--stream-patience",
+        type=float,
+        default=DEFAULT_STREAM_PATIENCE,
+        help="seconds without a prompt on a media stream before the caller hangs up",
+    )
 
 
 async def run_from_args(args: argparse.Namespace, *, out: Output = print) -> int:
@@ -95,7 +132,7 @@ async def run_from_args(args: argparse.Namespace, *, out: Output = print) -> int
         out(f"voicedesk call: {err}")
         return EXIT_USAGE
     base = config.base_public_url
-    provider = None if args.digits is not None else _ask_at_gather(out)
+    provider = None if args.script is not None else _ask_each_time(out)
     out(f"calling {config.called} from {config.caller} via {config.base_server_url}")
     try:
         transcript = await place_call(
@@ -113,7 +150,6 @@ def _config(args: argparse.Namespace) -> CallerConfig:
         raise ValueError("no auth token: pass --auth-token (the server's Twilio auth token)")
     if not args.account_sid:
         raise ValueError("no account SID: pass --account-sid")
-    digits = () if args.digits is None else tuple(args.digits.split(","))
     return CallerConfig(
         server_url=args.url,
         public_url=args.public_url,
@@ -121,28 +157,70 @@ def _config(args: argparse.Namespace) -> CallerConfig:
         auth_token=args.auth_token,
         caller=args.caller,
         called=args.called,
-        digits=digits,
+        digits=tuple(args.script or ()),
         dial_status=args.dial_status,
         dial_duration=args.dial_duration,
         queue_result=args.queue_result,
         queue_seconds=args.queue_seconds,
         require_mulaw=not args.any_audio,
+        voice=args.voice,
+        stream_patience_seconds=args.stream_patience,
     )
 
 
-def _ask_at_gather(out: Output) -> InputProvider:
-    async def ask(prompt: GatherPrompt) -> str | None:
-        out(f"at Gather ({_gather_terms(prompt)}): keys to press, '-' for silence, Ctrl-D hangs up")
-        while True:
-            try:
-                line = (await asyncio.to_thread(input, "keys> ")).strip()
-            except EOFError:
-                return None
-            if line in SILENT_ENTRIES or set(line) <= _KEYS:
-                return line
-            out(f"{line!r}: press only 0-9, * and #")
+def _ask_each_time(out: Output) -> InputProvider:
+    # A stream can end while the person is still typing: the read goes on in its thread and
+    # the next question takes its line, rather than a second read competing for the terminal.
+    reading: asyncio.Future[str] | None = None
+
+    async def read(prompt: str) -> str | None:
+        nonlocal reading
+        if reading is None:
+            reading = asyncio.ensure_future(asyncio.to_thread(input, prompt))
+        try:
+            return (await asyncio.shield(reading)).strip()
+        except EOFError:
+            return None
+        finally:
+            if reading.done():
+                reading = None
+
+    async def ask(request: InputRequest) -> str | None:
+        if isinstance(request, GatherPrompt):
+            out(
+                f"at Gather ({_gather_terms(request)}): keys to press, '-' for silence, "
+                "Ctrl-D hangs up"
+            )
+        else:
+            out(
+                f"stream prompt {request.prompt} playing: keys, '-' for silence, text to say "
+                "when it ends, say@MS:TEXT to barge in, play:PATH; Ctrl-D hangs up"
+            )
+        while (
+            line := await read("keys> " if isinstance(request, GatherPrompt) else "you> ")
+        ) is not None:
+            entry = _typed_entry(line, spoken=not isinstance(request, GatherPrompt))
+            if entry is not None:
+                return entry
+            out(
+                f"{line!r}: press only 0-9, * and #"
+                if isinstance(request, GatherPrompt)
+                else f"{line!r}: not {ENTRY_SYNTAX}"
+            )
+        return None
 
     return ask
+
+
+def _typed_entry(line: str, *, spoken: bool) -> str | None:
+    """What a person typed, as a script entry; on a stream, plain text is said."""
+    try:
+        entry = parse_entry(line)
+    except ValueError:
+        return f"say:{line}" if spoken else None
+    if not spoken and not isinstance(entry, Keys | Silence):
+        return None
+    return line
 
 
 def _gather_terms(prompt: GatherPrompt) -> str:
@@ -154,59 +232,3 @@ def _gather_terms(prompt: GatherPrompt) -> str:
     if not prompt.accepts_dtmf:
         terms.append("speech only: keys are ignored")
     return ", ".join(terms)
-
-
-def describe(step: Step, base: str = "") -> str:
-    """One line telling a person what happened in ``step``.
-
-    Args:
-        step: A transcript step.
-        base: The public base URL, left out of the URLs shown.
-
-    """
-    match step:
-        case Requested():
-            return f"  {step.method} {_short(step.url, base)} → {step.status} ({step.purpose})"
-        case Heard(url=str(url), text=str(text)):
-            return f'caller hears: "{text}" ({_short(url, base)}, {step.seconds:.1f} s)'
-        case Heard(url=str(url)):
-            return f"caller hears: {_short(url, base)} ({step.seconds:.1f} s)"
-        case Heard(digits=str(digits)):
-            return f"caller hears tones: {digits}"
-        case Heard():
-            return f'caller hears: "{step.text}"'
-        case Paused():
-            return f"silence: {step.seconds} s"
-        case Gathered():
-            return _describe_gathered(step)
-        case Dialed():
-            if step.status == "completed":
-                return f"dialing {step.target}: connected for {step.duration_seconds} s"
-            return f"dialing {step.target}: {step.status}"
-        case Enqueued():
-            return f"waited {step.seconds} s in queue {step.queue!r}: {step.result}"
-        case Noted():
-            return f"<{step.verb}>: {step.note}"
-        case Rejected():
-            return f"call ended: rejected ({step.reason})"
-        case HungUp():
-            return f"call ended: {step.by} hung up ({step.reason})"
-
-
-def _describe_gathered(step: Gathered) -> str:
-    if step.digits is None:
-        heard = f"at Gather: silent for {step.timeout_seconds} s"
-    else:
-        heard = f"at Gather: pressing {step.digits}{step.finished_on_key}"
-    return heard if step.submitted else f"{heard} (nothing sent; the call goes on)"
-
-
-def _short(url: str, base: str) -> str:
-    if base and url.startswith(base):
-        url = url[len(base) :] or "/"
-    path = urlsplit(url).path
-    name = PurePosixPath(path).name
-    stem, suffix = PurePosixPath(name).stem, PurePosixPath(name).suffix
-    if len(stem) <= SHORT_NAME:
-        return url
-    return url.replace(name, f"{stem[:4]}…{suffix}", 1)

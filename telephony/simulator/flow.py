@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import aiohttp
+
 from telephony.simulator.scenario import CallerConfig
-from telephony.simulator.transcript import Heard, HungUp, Paused, Rejected, Step
+from telephony.simulator.transcript import Heard, HungUp, InputRequest, Paused, Rejected, Step
 from telephony.simulator.twilio_forms import TwilioForms
 from telephony.simulator.twilio_http import FetchedDocument
 from telephony.simulator.twiml_rules import TwimlNode
@@ -55,3 +57,12 @@ class CallFlow(Protocol):
         self, method: str, url: str, form: dict[str, str], purpose: str, *, wait_url: bool = False
     ) -> FetchedDocument:
         """Request and check TwiML."""
+
+    async def open_stream(self, url: str) -> aiohttp.ClientWebSocketResponse:
+        """Open a ``<Stream>`` websocket, signed like Twilio's."""
+
+    async def next_input(self, request: InputRequest) -> str | None:
+        """The caller's next script entry (or the input provider's answer); None hangs up."""
+
+    def hang_up_reason(self, where: str) -> str:
+        """Why the caller hung up when ``next_input`` gave None at ``where``."""

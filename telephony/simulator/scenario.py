@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, get_args
 from urllib.parse import urlsplit
 
+from telephony.simulator.script import ENTRY_SYNTAX, parse_entry
+
 DialStatus = Literal["completed", "busy", "no-answer", "failed"]
 QueueOutcome = Literal["hangup", "bridged", "leave"]
-
-SILENT_ENTRIES: Final = frozenset({"", "-"})
-"""Script entries meaning "the caller stays silent at this Gather"."""
 
 DEFAULT_CALLER: Final = "+821012345678"
 """A Korean mobile number (+82 10): voicedesk's callers are Korean first."""
@@ -24,7 +23,12 @@ DEFAULT_MAX_STEPS: Final = 500
 """Verbs and requests per call before the simulator calls it a loop; a long IVR call with
 queue announcements stays well under this, a Redirect loop reaches it in milliseconds."""
 
-_DTMF: Final = frozenset("0123456789*#")
+DEFAULT_VOICE: Final = "ko"
+"""espeak-ng's Korean voice: voicedesk's callers are Korean first."""
+
+DEFAULT_STREAM_PATIENCE: Final = 20.0
+"""Seconds: a caller who hears nothing on a media stream for this long hangs up; several
+times the no-input timeout of a menu, so only a server that went quiet reaches it."""
 
 
 def new_sid(prefix: str) -> str:
@@ -51,9 +55,12 @@ class CallerConfig:
         called: ``To``: the number called.
         voice_path: The incoming-call webhook under ``public_url``.
         status_path: The status callback under ``public_url``.
-        digits: One entry per ``<Gather>``, in order: keys to press (``"1"``,
-            ``"12345678#"``) or ``""``/``"-"`` to stay silent. When the script runs out at a
-            Gather, the caller hangs up.
+        digits: The script: one entry per chance to answer (a ``<Gather>``, or a prompt
+            on a ``<Connect><Stream>``), in order: keys to press (``"1"``, ``"12345678#"``),
+            ``""``/``"-"`` to stay silent, ``"say:TEXT"`` to speak once the prompt has
+            played, ``"say@MS:TEXT"`` to barge in MS ms into it, ``"play:PATH"`` (or
+            ``"play@MS:PATH"``) to play a WAV file into the line (see
+            ``telephony.simulator.script``). When the script runs out, the caller hangs up.
         dial_status: How every ``<Dial>`` leg ends.
         dial_duration: Seconds a completed ``<Dial>`` leg lasts.
         queue_result: How an ``<Enqueue>`` wait ends after ``queue_seconds`` unless the
@@ -63,6 +70,9 @@ class CallerConfig:
         bridged_seconds: Seconds the caller talks to the agent after ``bridged``.
         require_mulaw: Refuse played audio that is not 8 kHz mono μ-law WAV.
         max_steps: Loop guard: verbs run plus requests made.
+        voice: The espeak-ng voice ``say:`` entries are spoken with (``ko``, ``en-us``, …).
+        stream_patience_seconds: On a media stream, the caller hangs up after hearing no
+            prompt begin for this long.
         call_sid: The call's SID.
 
     """
@@ -83,6 +93,8 @@ class CallerConfig:
     bridged_seconds: int = 60
     require_mulaw: bool = True
     max_steps: int = DEFAULT_MAX_STEPS
+    voice: str = DEFAULT_VOICE
+    stream_patience_seconds: float = DEFAULT_STREAM_PATIENCE
     call_sid: str = field(default_factory=new_call_sid)
 
     def __post_init__(self) -> None:
@@ -100,9 +112,19 @@ class CallerConfig:
                 f"{', '.join(get_args(QueueOutcome))}"
             )
         for entry in self.digits:
-            if entry not in SILENT_ENTRIES and not set(entry) <= _DTMF:
-                raise ValueError(f"digits: {entry!r} is not keys 0-9 * # (or '-' for silence)")
-        for name in ("dial_duration", "queue_seconds", "bridged_seconds", "max_steps"):
+            try:
+                parse_entry(entry)
+            except ValueError:
+                raise ValueError(f"digits: {entry!r} is not {ENTRY_SYNTAX}") from None
+        if not self.voice.strip() or self.voice.startswith("-"):
+            raise ValueError(f"voice: {self.voice!r} is not an espeak-ng voice name")
+        for name in (
+            "dial_duration",
+            "queue_seconds",
+            "bridged_seconds",
+            "max_steps",
+            "stream_patience_seconds",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: must not be negative")
 

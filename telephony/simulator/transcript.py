@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from speech.audio import WavInfo
+from telephony.wav import WavInfo
 
 Party = Literal["server", "caller"]
 T = TypeVar("T")
@@ -121,7 +121,150 @@ class HungUp:
     reason: str
 
 
-Step = Requested | Heard | Paused | Gathered | Dialed | Enqueued | Noted | Rejected | HungUp
+@dataclass(frozen=True)
+class StreamOpened:
+    """A ``<Connect><Stream>`` websocket was opened and ``connected`` and ``start`` sent.
+
+    Attributes:
+        url: The public ``wss://`` URL of the ``<Stream>`` (what the handshake was signed with).
+        stream_sid: The ``MZ…`` SID of the stream.
+        parameters: The ``customParameters`` sent in ``start`` (the ``<Parameter>``s).
+
+    """
+
+    url: str
+    stream_sid: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StreamHeard:
+    """One prompt played on a stream (a burst of the server's audio), as far as it played.
+
+    Recorded when it ends: played out (nothing left to play for the caller's reaction time),
+    cut short by a ``clear``, or ended with the stream.
+
+    Attributes:
+        prompt: Its number in the stream, from 1.
+        at_ms: When its first audio arrived, in ms since the stream started.
+        heard_ms: How much of it played to the caller (20 ms per 160 μ-law bytes).
+        cleared: Whether a ``clear`` cut it short.
+        ended_ms: When it ended, in ms since the stream started.
+
+    """
+
+    prompt: int
+    at_ms: int
+    heard_ms: int
+    cleared: bool = False
+    ended_ms: int = 0
+
+
+@dataclass(frozen=True)
+class MarkEchoed:
+    """A ``mark`` went back to the server: the audio before it played, or a clear dropped it.
+
+    Attributes:
+        name: The mark's name, as the server sent it.
+        at_ms: When it went back, in ms since the stream started.
+        cleared: True when sent back because of a ``clear``.
+
+    """
+
+    name: str
+    at_ms: int
+    cleared: bool = False
+
+
+@dataclass(frozen=True)
+class PlaybackCleared:
+    """The server sent ``clear``: audio not played yet was dropped, pending marks sent back.
+
+    Attributes:
+        at_ms: When the clear arrived, in ms since the stream started.
+        dropped_ms: Audio that was queued and will never play.
+        marks: The marks sent back because of it.
+        onset_to_clear_ms: Time from the caller's voice onset (the sending of the first
+            caller frame with voice in it) to the clear's arrival; None when the caller had
+            not started speaking since the previous clear.
+        onset_to_clear_frames: Caller frames sent after that onset frame before the clear
+            arrived: 0 means the server cleared on the onset frame itself, 1 one frame later.
+
+    """
+
+    at_ms: int
+    dropped_ms: int
+    marks: tuple[str, ...] = ()
+    onset_to_clear_ms: float | None = None
+    onset_to_clear_frames: int | None = None
+
+
+@dataclass(frozen=True)
+class CallerSpoke:
+    """The caller spoke into a stream: synthesized text or a recording.
+
+    Attributes:
+        text: What was said (``say:``), or None.
+        path: The WAV file played into the line (``play:``), or None.
+        at_ms: Voice onset, in ms since the stream started.
+        seconds: Length of the audio sent.
+        barge_in: Whether the server's audio was still playing at the onset.
+
+    """
+
+    text: str | None
+    path: str | None
+    at_ms: int
+    seconds: float
+    barge_in: bool
+
+
+@dataclass(frozen=True)
+class DtmfSent:
+    """The caller pressed keys on a stream; Twilio sends one ``dtmf`` message per key."""
+
+    keys: str
+    at_ms: int
+
+
+@dataclass(frozen=True)
+class StreamClosed:
+    """The stream ended.
+
+    Attributes:
+        by: ``server`` (it closed the websocket: the call goes on with the TwiML) or
+            ``caller`` (hung up: ``stop`` was sent, then the websocket closed).
+        at_ms: How long the stream lasted.
+        reason: Why, for people.
+
+    """
+
+    by: Party
+    at_ms: int
+    reason: str
+
+
+StreamStep = (
+    StreamOpened
+    | StreamHeard
+    | MarkEchoed
+    | PlaybackCleared
+    | CallerSpoke
+    | DtmfSent
+    | StreamClosed
+)
+Step = (
+    Requested
+    | Heard
+    | Paused
+    | Gathered
+    | Dialed
+    | Enqueued
+    | Noted
+    | Rejected
+    | HungUp
+    | StreamStep
+)
 StepListener = Callable[[Step], None]
 
 
@@ -151,8 +294,27 @@ class GatherPrompt:
     prompts: tuple[Step, ...]
 
 
-InputProvider = Callable[[GatherPrompt], Awaitable[str | None]]
-"""Answers a Gather: keys to press, "" or "-" to stay silent, None to hang up."""
+@dataclass(frozen=True)
+class StreamPrompt:
+    """A prompt that began playing on a stream, as an interactive input provider sees it.
+
+    Attributes:
+        path: The ``<Stream>`` element's path, e.g. ``Response/Connect[1]/Stream[1]``.
+        url: The stream's public URL.
+        prompt: The prompt's number in the stream, from 1.
+
+    """
+
+    path: str
+    url: str
+    prompt: int
+
+
+InputRequest = GatherPrompt | StreamPrompt
+
+InputProvider = Callable[[InputRequest], Awaitable[str | None]]
+"""Answers a Gather or a stream prompt with a script entry (``telephony.simulator.script``):
+keys, "" or "-" for silence, ``say:TEXT``, ``say@MS:TEXT``, ``play:PATH``; None hangs up."""
 
 
 @dataclass(frozen=True)

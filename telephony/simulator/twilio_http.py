@@ -7,13 +7,14 @@ the server before connecting, and a URL outside the public base cannot be reache
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 
 import aiohttp
 from twilio.request_validator import RequestValidator
@@ -32,6 +33,8 @@ TWIML_CONTENT_TYPES: Final = frozenset({"text/xml", "application/xml"})
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 USER_AGENT: Final = "TwilioProxy/1.1"
 """The User-Agent of Twilio's webhook requests."""
+STREAM_USER_AGENT: Final = "Twilio.TmeWs/1.0"
+"""The User-Agent of Twilio's Media Streams websocket handshake."""
 
 StepSink = Callable[[Step], None]
 
@@ -105,6 +108,39 @@ class TwilioHttp:
         spoken = headers.get(PROMPT_TEXT_HEADER)
         return body, None if spoken is None else unquote(spoken)
 
+    async def open_stream(self, url: str) -> aiohttp.ClientWebSocketResponse:
+        """Open a ``<Stream>`` websocket the way Twilio does.
+
+        The handshake carries ``X-Twilio-Signature`` over the public ``wss://`` URL with no
+        parameters, as Twilio signs Media Streams connections.
+
+        Args:
+            url: The ``<Stream url>``: under the public URL, with ``wss`` for its scheme.
+
+        Returns:
+            The open websocket; the caller closes it.
+
+        Raises:
+            SimulationError: The URL is outside the public URL, or the server refused or
+                did not answer the handshake.
+
+        """
+        target = self._stream_on_server(url)
+        headers = {
+            "X-Twilio-Signature": self._validator.compute_signature(url, {}),
+            "User-Agent": STREAM_USER_AGENT,
+        }
+        log.debug("websocket %s (signed as %s)", target, url)
+        try:
+            async with asyncio.timeout(WEBHOOK_TIMEOUT.total_seconds()):
+                return await self._session.ws_connect(target, headers=headers, autoping=True)
+        except aiohttp.WSServerHandshakeError as err:
+            raise SimulationError(
+                f"stream: {url} refused the websocket handshake: HTTP {err.status}"
+            ) from err
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise SimulationError(f"stream: connecting to {url} failed: {err!r}") from err
+
     async def post_status(self, url: str, form: Mapping[str, str]) -> None:
         """POST the status callback; Twilio only needs a 2xx and ignores the body."""
         status, _, _ = await self._send("POST", url, form, "status callback")
@@ -144,6 +180,22 @@ class TwilioHttp:
                 return response.status, response.content_type, payload, response.headers
         except (aiohttp.ClientError, TimeoutError) as err:
             raise SimulationError(f"{purpose}: {method} {signed_url} failed: {err!r}") from err
+
+    def _stream_on_server(self, public: str) -> str:
+        # Twilio connects with TLS (wss) to the public URL; the server behind it may speak
+        # plain ws, as its webhooks may speak plain http behind a TLS-terminating proxy.
+        scheme, sep, rest = public.partition("://")
+        if scheme != "wss" or not sep:
+            raise SimulationError(f"stream: {public} is not a wss:// URL")
+        public_scheme = urlsplit(self._config.base_public_url).scheme
+        try:
+            server = self._on_server(f"{public_scheme}://{rest}")
+        except SimulationError:
+            raise SimulationError(
+                f"stream: {public} is outside the public URL {self._config.base_public_url}; "
+                "offline, the simulator can reach only the voicedesk server"
+            ) from None
+        return "ws" + server.removeprefix("http")
 
     def _on_server(self, public: str) -> str:
         base = self._config.base_public_url

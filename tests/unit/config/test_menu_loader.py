@@ -781,6 +781,7 @@ def test_language_without_built_in_messages_must_define_every_message() -> None:
     assert {(i.node, i.field) for i in found} == {(None, f"messages.{key}") for key in MessageKey}
     assert all("needs a 'ja' text" in i.message for i in found)
     data["messages"] = {key.value: {"ja": f"{key.value} テキスト"} for key in MessageKey}
+    data["messages"]["confirm"] = {"ja": "{choice} ですか?"}
     assert parse_menu(data).messages["goodbye"] == {"ja": "goodbye テキスト"}
 
 

@@ -42,6 +42,7 @@ MESSAGES = {
     "goodbye": _both("안녕히 계세요.", "Goodbye."),
     "transfer_failed": _both("연결하지 못했습니다.", "We could not connect your call."),
     "queue_unavailable": _both("지금은 상담원 연결이 어렵습니다.", "No agent is available now."),
+    "confirm": _both("{choice}, 맞나요?", "Did you say {choice}?"),
 }
 
 WEEKDAY_HOURS = (TimeRange(time(9), time(18)),)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config.menu import Option
-from ivr.matching import match_phrase, normalize, spoken_digits
+from ivr.matching import YES_NO_WORDS, match_phrase, normalize, spoken_digits, yes_or_no
 
 LOST = Option(next="lost_card", key="1", phrases={"ko": ("카드 분실",), "en": ("lost card",)})
 BALANCE = Option(next="account", key="2", phrases={"ko": ("잔액", "잔액 조회"), "en": ("balance",)})
@@ -102,3 +102,35 @@ def test_spoken_digits_reads_digit_words_and_numerals(transcript: str, digits: s
 )
 def test_spoken_digits_refuses_anything_else(transcript: str) -> None:
     assert spoken_digits(transcript) is None
+
+
+@pytest.mark.parametrize(
+    ("transcript", "language", "answer"),
+    [
+        pytest.param("예", "ko", True, id="ye"),
+        pytest.param("네.", "ko", True, id="ne-with-a-full-stop"),
+        pytest.param("맞아요", "ko", True, id="majayo"),
+        pytest.param("아니오", "ko", False, id="anio"),
+        pytest.param("아니에요!", "ko", False, id="anieyo"),
+        pytest.param("  Yes ", "en", True, id="yes-spaced"),
+        pytest.param("Correct", "en", True, id="correct"),
+        pytest.param("NOPE", "en", False, id="nope"),
+        pytest.param("yes", "ko", None, id="other-language"),
+        pytest.param("예 아니오", "ko", None, id="both"),
+        pytest.param("잔액", "ko", None, id="something-else"),
+        pytest.param("", "en", None, id="nothing"),
+        pytest.param("oui", "fr", None, id="language-without-words"),
+    ],
+)
+def test_yes_or_no_reads_only_the_plain_answers(
+    transcript: str, language: str, answer: bool | None
+) -> None:
+    assert yes_or_no(transcript, language) is answer
+
+
+def test_every_yes_no_word_is_one_normalized_answer() -> None:
+    for language, words in YES_NO_WORDS.items():
+        assert not set(words.yes) & set(words.no)
+        for word in (*words.yes, *words.no):
+            assert normalize(word) == word.casefold()
+            assert yes_or_no(word, language) is (word in words.yes)

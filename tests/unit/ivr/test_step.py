@@ -44,7 +44,15 @@ AT = OPEN
 CALL_STARTED = ev.CallStarted(AT, caller="+821012345678", called="+8215990000")
 
 
-def listening(node: str, *, turn: int = 1, attempts: int = 0, language: str = "ko") -> CallState:
+def listening(
+    node: str,
+    *,
+    turn: int = 1,
+    attempts: int = 0,
+    language: str = "ko",
+    prompts: tuple[act.Prompt, ...] = (),
+) -> CallState:
+    """A call waiting at ``node``, having heard ``prompts`` before the wait."""
     return CallState(
         menu_id="support",
         node=node,
@@ -52,6 +60,7 @@ def listening(node: str, *, turn: int = 1, attempts: int = 0, language: str = "k
         language=language,
         attempts=attempts,
         turn=turn,
+        prompts=tuple((p.text, p.language) for p in prompts),
     )
 
 
@@ -68,12 +77,37 @@ def message(menu: Menu, key: str, language: str = "ko") -> act.Prompt:
     return act.Prompt(menu.messages[key][language], language)
 
 
-def main_listen(turn: int) -> act.Listen:
-    return act.Listen("main", turn, 5, num_digits=1, finish_on_key="", speech=True)
+MAIN_PHRASES = {
+    "ko": ("카드 분실", "분실 신고", "잔액", "잔액 조회", "상담원"),
+    "en": ("lost card", "I lost my card", "balance", "agent", "operator"),
+}
+
+
+def main_listen(turn: int, language: str = "ko") -> act.Listen:
+    return act.Listen(
+        "main",
+        turn,
+        5,
+        num_digits=1,
+        finish_on_key="",
+        speech=True,
+        grammar="options",
+        phrases=MAIN_PHRASES[language],
+        language=language,
+    )
 
 
 def account_listen(turn: int, num_digits: int = 8) -> act.Listen:
-    return act.Listen("account", turn, 5, num_digits=num_digits, finish_on_key="#", speech=True)
+    return act.Listen(
+        "account",
+        turn,
+        5,
+        num_digits=num_digits,
+        finish_on_key="#",
+        speech=True,
+        grammar="digits",
+        language="ko",
+    )
 
 
 def goodbye(menu: Menu, language: str = "ko") -> tuple[act.Action, ...]:
@@ -110,7 +144,7 @@ def test_call_start_walks_say_hours_menu_and_listens(menu: Menu) -> None:
         said(menu, "main"),
         main_listen(turn=1),
     )
-    assert state == listening("main", turn=1)
+    assert state == listening("main", turn=1, prompts=(said(menu, "welcome"), said(menu, "main")))
 
 
 def test_call_start_outside_hours_says_closed_and_hangs_up(menu: Menu) -> None:
@@ -209,7 +243,7 @@ def test_menu_key_routes_to_the_option_next(menu: Menu) -> None:
         said(menu, "account"),
         account_listen(turn=2),
     )
-    assert state == listening("account", turn=2)
+    assert state == listening("account", turn=2, prompts=(said(menu, "account"),))
 
 
 def test_no_match_reprompts_with_the_node_no_match_prompt(menu: Menu, main_node: MenuNode) -> None:
@@ -222,7 +256,8 @@ def test_no_match_reprompts_with_the_node_no_match_prompt(menu: Menu, main_node:
         said(menu, "main"),
         main_listen(turn=2),
     )
-    assert state == listening("main", turn=2, attempts=1)
+    hint = act.Prompt(main_node.no_match_prompt["ko"], "ko")
+    assert state == listening("main", turn=2, attempts=1, prompts=(hint, said(menu, "main")))
 
 
 def test_no_match_without_node_prompt_uses_the_menu_message(
@@ -244,7 +279,9 @@ def test_no_input_reprompts_with_the_menu_no_input_message(menu: Menu) -> None:
         said(menu, "main"),
         main_listen(turn=2),
     )
-    assert state == listening("main", turn=2, attempts=1)
+    assert state == listening(
+        "main", turn=2, attempts=1, prompts=(message(menu, "no_input"), said(menu, "main"))
+    )
 
 
 def test_no_input_uses_the_node_no_input_prompt_when_set(
@@ -367,7 +404,7 @@ def test_spoken_input_that_is_not_a_whole_phrase_is_no_match(menu: Menu, transcr
     state, actions = step(menu, listening("main"), ev.SpeechRecognized(AT, transcript, 0.9))
 
     assert actions[0] == act.InputRejected("main", "no_match", 1, transcript)
-    assert state == listening("main", turn=2, attempts=1)
+    assert replace(state, prompts=()) == listening("main", turn=2, attempts=1)
 
 
 def test_phrase_shared_by_two_options_is_no_match(edit: MenuEditor, main_node: MenuNode) -> None:
@@ -439,7 +476,9 @@ def test_collect_rejects_invalid_digits_and_reprompts(menu: Menu, digits: str) -
         said(menu, "account"),
         account_listen(turn=2),
     )
-    assert state == listening("account", turn=2, attempts=1)
+    assert state == listening(
+        "account", turn=2, attempts=1, prompts=(message(menu, "no_match"), said(menu, "account"))
+    )
     assert state.variables == {}
 
 

@@ -40,6 +40,7 @@ from telephony.simulator.transcript import (
     GatherPrompt,
     Heard,
     HungUp,
+    InputRequest,
     Noted,
     Paused,
     Rejected,
@@ -353,7 +354,8 @@ async def test_input_provider_answers_gathers_instead_of_the_script(customer: Cu
     }
     asked: list[GatherPrompt] = []
 
-    async def caller_types(prompt: GatherPrompt) -> str:
+    async def caller_types(prompt: InputRequest) -> str:
+        assert isinstance(prompt, GatherPrompt)
         asked.append(prompt)
         return "42#"
 
@@ -625,20 +627,68 @@ async def test_redirect_loop_is_stopped_by_the_step_guard(customer: Customer) ->
     assert "more than 20 steps" in error.reason
 
 
-async def test_connect_is_not_simulated_yet(customer: Customer) -> None:
+async def test_connect_to_a_video_room_is_not_simulated(customer: Customer) -> None:
+    customer.pages |= {"/twilio/voice": _twiml(lambda r: r.connect().room("support"))}
+
+    error = await _refused(customer)
+
+    assert error.reason == "Response/Connect[1]: only <Connect><Stream> is simulated; found Room"
+
+
+async def test_bidirectional_stream_of_the_outbound_track_is_refused(customer: Customer) -> None:
     customer.pages |= {
-        "/twilio/voice": _twiml(lambda r: r.connect().stream(url="wss://ivr.example.com/media"))
+        "/twilio/voice": _twiml(
+            lambda r: r.connect().stream(url="wss://ivr.example.com/media", track="both_tracks")
+        )
     }
 
     error = await _refused(customer)
 
-    assert error.reason == "Response/Connect[1]: <Connect> (media streams) is not simulated"
+    assert error.reason == (
+        "Response/Connect[1]/Stream[1]/@track: a bidirectional stream carries only "
+        "inbound_track, not both_tracks"
+    )
+
+
+async def test_speaking_at_a_keypad_gather_is_heard_as_silence(customer: Customer) -> None:
+    customer.pages |= {
+        "/twilio/voice": _menu({"num_digits": 1, "action": "/twilio/gather"}, after="/end"),
+        "/end": _bye(),
+        "/twilio/status": "",
+    }
+
+    _, transcript = await _call(customer, digits=["say@300:상담원"])
+
+    (note,) = transcript.of_type(Noted)
+    assert note.note == (
+        "caller answered by saying '상담원'; a keypad menu hears no keys in speech: silence"
+    )
+    (gathered,) = transcript.of_type(Gathered)
+    assert (gathered.digits, gathered.timed_out, gathered.submitted) == (None, True, False)
+    assert not customer.forms("/twilio/gather")
+
+
+async def test_speech_gather_notes_that_recognition_is_not_simulated(customer: Customer) -> None:
+    customer.pages |= {
+        "/twilio/voice": _menu({"input": "speech dtmf", "action": "/twilio/gather"}, after="/end"),
+        "/end": _bye(),
+        "/twilio/status": "",
+    }
+
+    _, transcript = await _call(customer, digits=["say:잔액 조회"])
+
+    (note,) = transcript.of_type(Noted)
+    assert note.note.endswith("speech recognition in <Gather> is not simulated: heard as silence")
 
 
 @pytest.mark.parametrize(
     ("field_name", "value", "message"),
     [
         ("digits", ["1a"], "digits: '1a' is not keys"),
+        ("digits", ["say:"], "digits: 'say:' is not keys 0-9 * #, '-' for silence, say:TEXT"),
+        ("digits", ["say@x:hi"], "digits: 'say@x:hi' is not keys"),
+        ("voice", " ", "voice: ' ' is not an espeak-ng voice name"),
+        ("stream_patience_seconds", -1.0, "stream_patience_seconds: must not be negative"),
         ("dial_status", "ringing", "dial_status: 'ringing' is not one of"),
         ("queue_result", "redirected", "queue_result: 'redirected' is not one of"),
         ("public_url", "ivr.example.com", "public_url: 'ivr.example.com' is not an absolute"),
@@ -704,6 +754,32 @@ async def test_cli_reports_a_failed_simulation_with_exit_one(
     assert lines[-1].startswith("simulation failed: incoming call:")
 
 
+def test_cli_digits_say_and_input_make_one_script_in_command_line_order(
+    call_parser: argparse.ArgumentParser,
+) -> None:
+    args = call_parser.parse_args(
+        ["--digits", "1,2", "--say", "상담원 연결", "--input", "say@800:네", "--digits=-"]
+    )
+    assert args.script == ["1", "2", "say:상담원 연결", "say@800:네", "-"]
+    assert call_parser.parse_args([]).script is None  # no script: ask at each chance
+
+
+async def test_cli_refuses_a_script_entry_it_cannot_read(
+    customer: Customer, call_parser: argparse.ArgumentParser
+) -> None:
+    lines: list[str] = []
+
+    code = await cli.run_from_args(
+        _args(call_parser, customer, "--input", "sey:hi"), out=lines.append
+    )
+
+    assert code == 2
+    assert lines == [
+        "voicedesk call: digits: 'sey:hi' is not keys 0-9 * #, '-' for silence, say:TEXT, "
+        "say@MS:TEXT or play:PATH"
+    ]
+
+
 async def test_cli_refuses_to_call_without_an_auth_token(
     customer: Customer, call_parser: argparse.ArgumentParser
 ) -> None:
@@ -726,7 +802,7 @@ async def test_cli_asks_at_each_gather_without_digits(
         "/end": _bye(),
         "/twilio/status": "",
     }
-    typed: Iterator[str] = iter(["x", "3"])
+    typed: Iterator[str] = iter(["x", "say:3", "3"])
 
     def terminal(_prompt: str) -> str:
         try:
@@ -741,5 +817,6 @@ async def test_cli_asks_at_each_gather_without_digits(
 
     assert code == 0
     assert "'x': press only 0-9, * and #" in lines
+    assert "'say:3': press only 0-9, * and #" in lines  # a keypad menu takes keys only
     assert customer.form("/twilio/gather")["Digits"] == "3"
     assert "call ended: caller hung up (caller hung up at Response/Gather[1])" in lines
