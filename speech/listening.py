@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final, TypeVar, TypeVarTuple
 
-from speech.recognition import Grammar, Recognition, SpeechModel, UtteranceRecognizer
+from speech.grammar import Grammar
+from speech.recognition import Recognition, SpeechModel, UtteranceRecognizer
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Final
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 
 from calls.service import CallService, Wait
 from speech.admission import SpeechAdmission
@@ -192,7 +192,7 @@ class MediaSession:
             case _:
                 pass
 
-    def _parse(self, message: web.WSMessage) -> ms.InboundMessage | None:
+    def _parse(self, message: WSMessage) -> ms.InboundMessage | None:
         if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
             return None
         parsed = ms.parse_inbound(message.data)

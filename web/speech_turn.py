@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from speech.endpointing import Endpointer
-from speech.recognition import Grammar, Recognition
-
 from ivr import actions as act
 from ivr import events as ev
 from speech.audio import parse_wav_header
+from speech.endpointing import Endpointer
+from speech.grammar import Grammar
 from speech.listening import SpeechEngine, Utterance
+from speech.recognition import Recognition
 from telephony import media_stream as ms
 from telephony.mulaw import mulaw_decode
 

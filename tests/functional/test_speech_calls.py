@@ -15,9 +15,7 @@ from aiohttp.test_utils import TestServer
 from conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, AppFactory, app_of
 from test_call_webhooks import OPEN_HOURS, Clock
 
-from config.loader import load_menu_file
 from config.menu import MenuNode
-from config.settings import SHIPPED_MENU
 from speech.listening import SpeechEngine
 from telephony.simulator import (
     CallerConfig,
@@ -25,7 +23,7 @@ from telephony.simulator import (
     StreamOpened,
     place_call,
 )
-from web.keys import STORE
+from web.keys import MENUS, STORE
 
 # Callers answer while the main menu plays (barge-in), as people who know what they want do;
 # the 9 s main prompt is not waited out in every call.
@@ -62,9 +60,8 @@ def nodes(events: list[tuple[str, dict]]) -> list[str]:
     return [payload["node"] for kind, payload in events if kind == "node_entered"]
 
 
-def main_options() -> list[tuple[str, str]]:
-    menu = load_menu_file(SHIPPED_MENU)
-    main = menu.nodes["main"]
+def main_options(server: TestServer) -> list[tuple[str, str]]:
+    main = app_of(server)[MENUS].published.nodes["main"]
     assert isinstance(main, MenuNode)
     return [(phrase, option.next) for option in main.options for phrase in option.phrases["ko"]]
 
@@ -73,7 +70,7 @@ async def test_every_option_of_the_main_menu_is_reached_by_voice(
     start_app: AppFactory, speech_engine: SpeechEngine
 ) -> None:
     server = await start_app(clock=Clock(OPEN_HOURS), speech=speech_engine)
-    options = main_options()
+    options = main_options(server)
     # A half-sure answer is read back: the caller's "예" confirms it (and is harmless where
     # no question was asked: it is a no-match at the next node, or never heard at all).
     scripts = [[f"say@{ANSWER_AFTER_MS}:{phrase}", "say:예"] for phrase, _ in options]

@@ -6,6 +6,7 @@ of a spoken call on both databases is covered by test_speech_calls.py.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,17 +14,17 @@ from pathlib import Path
 import aiohttp
 import pytest
 from conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, AppFactory, app_of
-from speech.endpointing import Endpointer
 from test_call_webhooks import OPEN_HOURS, Clock
 from test_speech_calls import ANSWER_AFTER_MS, call, events_of, nodes
 from twilio.request_validator import RequestValidator
 
+from speech.endpointing import Endpointer
 from speech.listening import SpeechEngine
 from telephony import media_stream as ms
 from telephony.simulator import DtmfSent, Gathered, PlaybackCleared, StreamOpened
 from web.keys import ADMISSION, STORE
 
-ONSET_FRAMES = Endpointer().onset_frames
+ONSET_FRAMES = math.ceil(Endpointer().onset_ms / Endpointer().frame_ms)
 """Voiced frames the endpointer needs before it calls speech an onset (and barges in)."""
 
 
@@ -86,7 +87,10 @@ async def test_silence_on_the_stream_is_no_input_and_the_node_is_asked_again(
     start_app: AppFactory, speech_engine: SpeechEngine
 ) -> None:
     server = await start_app(clock=Clock(OPEN_HOURS), speech=speech_engine)
-    transcript = await call(server, ["-", f"say@{ANSWER_AFTER_MS}:상담원"])
+    # The welcome and main prompts play out (~17 s), then the 6 s timeout: wait that long.
+    transcript = await call(
+        server, ["-", f"say@{ANSWER_AFTER_MS}:상담원"], stream_patience_seconds=40
+    )
 
     events = await events_of(server, transcript)
     rejected = [p for kind, p in events if kind == "input_rejected"]
