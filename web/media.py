@@ -84,7 +84,7 @@ class MediaSession:
             self._stats.outcome = "caller_gone"
         finally:
             reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await reader
             self._admission.close(call_sid)
             await self._record_end(call_sid)

@@ -231,9 +231,10 @@ class SpeechTurn:
 
     async def _stop(self) -> None:
         self._cancel_timer()
-        if self._player is not None and not self._player.done():
+        if self._player is not None:
             self._player.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # A socket closed under the sender ends the call elsewhere (the reader sees it).
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await self._player
         if self._utterance is not None:
             await self._utterance.cancel()

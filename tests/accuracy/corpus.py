@@ -1,4 +1,4 @@
-"""Deterministic espeak-ng test speech over a simulated telephone line (8 kHz μ-law, 300–3400 Hz)."""
+"""Deterministic espeak-ng speech over a simulated phone line (8 kHz μ-law, 300–3400 Hz)."""
 
 from __future__ import annotations
 
@@ -89,6 +89,25 @@ class Condition:
         return f"{self.voice.label} {'clean' if self.snr_db is None else f'{self.snr_db:g}dB'}"
 
 
+SUITE_VOICES: Final = tuple(
+    Voice(name, speed, pitch)
+    for name in ("ko", "ko+f3")
+    for speed in (140, 180)
+    for pitch in (40, 70)
+)
+"""CI grid: espeak-ng's Korean voice and its f3 variant, two speeds, two pitches."""
+SUITE_SNRS: Final = (None, 15.0)
+
+BENCH_VOICES: Final = tuple(
+    Voice(name, speed, pitch)
+    for name in ("ko", "ko+f3", "ko+m3")
+    for speed in (120, 150, 180, 210)
+    for pitch in (30, 50, 70)
+)
+"""bench/accuracy.py's larger grid (not run in CI)."""
+BENCH_SNRS: Final = (None, 20.0, 15.0, 10.0)
+
+
 @dataclass(frozen=True)
 class Item:
     """One utterance of the corpus and what the recognizer should make of it.
@@ -136,7 +155,7 @@ def shipped_speech_nodes() -> list[MenuSpeech]:
     return found
 
 
-def conditions(voices: list[Voice], snrs: tuple[float | None, ...]) -> list[Condition]:
+def conditions(voices: tuple[Voice, ...], snrs: tuple[float | None, ...]) -> list[Condition]:
     """Every voice on every line."""
     return [Condition(v, s) for v in voices for s in snrs]
 
@@ -151,18 +170,24 @@ def digit_texts(count: int, seed: int) -> list[str]:
     return texts
 
 
-def items_for(node: MenuSpeech, grid: list[Condition], digits: int, seed: int) -> Iterator[Item]:
-    """The in-grammar and out-of-grammar utterances of ``node`` under every condition."""
-    for condition in grid:
+def items_for(
+    node: MenuSpeech, grid: list[Condition], digits: int, seed: int, oog_share: int = 1
+) -> Iterator[Item]:
+    """The in-grammar and out-of-grammar utterances of ``node`` under every condition.
+
+    With ``oog_share`` n > 1, each condition gets every n-th out-of-grammar sentence (in turn),
+    so that every sentence is still heard in 1/n of the conditions at 1/n of the cost.
+    """
+    for index, condition in enumerate(grid):
         for phrase in node.phrases:
             yield Item("phrases", phrase, phrase, node.option_of(phrase), condition)
         for text in YES_TEXTS:
             yield Item("yes_no", text, CANONICAL_YES, CANONICAL_YES, condition)
         for text in NO_TEXTS:
             yield Item("yes_no", text, CANONICAL_NO, CANONICAL_NO, condition)
-        for text in digit_texts(digits, seed):
+        for text in digit_texts(digits, seed + index):
             yield Item("digits", text, text, text, condition)
-        for text in OUT_OF_GRAMMAR:
+        for text in OUT_OF_GRAMMAR[index % oog_share :: oog_share]:
             yield Item("oog", text, "", "", condition)
 
 
@@ -199,8 +224,11 @@ def espeak_wav(text: str, voice: Voice) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "speech.wav"
         subprocess.run(
-            ["espeak-ng", "-v", voice.name, "-s", str(voice.speed), "-p", str(voice.pitch)]
-            + ["-w", str(out), text],
+            [
+                *("espeak-ng", "-v", voice.name),
+                *("-s", str(voice.speed), "-p", str(voice.pitch)),
+                *("-w", str(out), text),
+            ],
             check=True,
             capture_output=True,
         )

