@@ -51,7 +51,6 @@ sys.path[0] = str(REPO)
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
-import hashlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import secrets  # noqa: E402
@@ -66,7 +65,7 @@ from bench import speech_callers, speech_direct  # noqa: E402
 from bench.speech_phase import BenchSetup, PhaseResult, run_phase, wait_for_quiet  # noqa: E402
 from bench.speech_profile import hot_spots  # noqa: E402
 from bench.speech_report import recommend, report  # noqa: E402
-from bench.speech_server import SPEECH_NODE, bench_menu  # noqa: E402
+from bench.speech_server import SPEECH_NODE, bench_menu, tree_state  # noqa: E402
 from bench.speech_utterance import SpokenPhrase, prepare  # noqa: E402
 from bench.webhooks import machine  # noqa: E402
 from config.loader import load_menu_file  # noqa: E402
@@ -187,24 +186,6 @@ def node_phrases(menu: Path) -> tuple[str, ...]:
     return option_phrases(node, "ko")
 
 
-def _git_commit() -> str:
-    """The commit, and a fingerprint of uncommitted changes (the bench may run on a WIP tree)."""
-
-    def git(*argv: str) -> str:
-        return subprocess.run(
-            ["git", *argv], cwd=REPO, capture_output=True, text=True, check=True
-        ).stdout
-
-    commit = git("rev-parse", "--short", "HEAD").strip()
-    untracked = git("ls-files", "--others", "--exclude-standard", "--", "*.py").split()
-    changes = git("diff", "HEAD").encode() + b"".join(
-        name.encode() + (REPO / name).read_bytes() for name in sorted(untracked)
-    )
-    if not changes:
-        return commit
-    return f"{commit} + working tree {hashlib.sha256(changes).hexdigest()[:10]}"
-
-
 def _setup(args: argparse.Namespace, workdir: Path, phrase: SpokenPhrase) -> BenchSetup:
     return BenchSetup(
         workdir=workdir,
@@ -285,7 +266,7 @@ def _document(
     return {
         "command": shlex.join([".venv/bin/python", "bench/speech.py", *sys.argv[1:]]),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _git_commit(),
+        "commit": phases[0].tree if phases else tree_state(),
         "machine": machine(),
         "workdir": str(workdir),
         "utterance": {

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -33,6 +33,7 @@ from bench.speech_server import (
     sample,
     start_profile,
     thread_use,
+    tree_state,
 )
 from bench.speech_turns import TurnFigures, Window, percentile, turn_figures
 from bench.speech_utterance import SpokenPhrase
@@ -104,6 +105,8 @@ class PhaseResult:
     caller_lag_ms: list[float]
     errors: list[str] = field(default_factory=list)
     profile: str | None = None
+    tree: str = ""
+    """The code the server ran (commit + fingerprint of uncommitted changes)."""
 
     @property
     def streams(self) -> float:
@@ -170,6 +173,7 @@ class PhaseResult:
             "rss_idle_mb": round(self.rss_idle_kb / 1024, 1),
             "rss_mean_mb": round(sum(self.rss_kb) / max(1, len(self.rss_kb)) / 1024, 1),
             "rss_per_stream_mb": round(self.rss_per_stream_kb / 1024, 2),
+            "tree": self.tree,
         }
 
 
@@ -274,7 +278,8 @@ def wait_for_quiet(setup: BenchSetup) -> float:
 def run_phase(setup: BenchSetup, concurrency: int) -> PhaseResult:
     """Measure ``concurrency`` callers against a fresh server."""
     load = wait_for_quiet(setup)
-    print(f"N={concurrency}: starting with the rest of the machine at {load:.0f} % of a core")
+    tree = tree_state()
+    print(f"N={concurrency}: starting at {tree}, the rest of the machine at {load:.0f} % of a core")
     port = free_port()
     base_url = f"http://{HOST}:{port}"
     database = setup.workdir / f"phase-{concurrency}.db"
@@ -292,7 +297,7 @@ def run_phase(setup: BenchSetup, concurrency: int) -> PhaseResult:
         merged = collect_callers(callers)
         history = read_history(database, edges[0].wall, edges[1].wall)
     run = _Observed(server.pid, window, edges, idle, rss, merged, history, profile)
-    return _result(setup, concurrency, run)
+    return replace(_result(setup, concurrency, run), tree=tree)
 
 
 async def _ready(base_url: str, server: Any, workdir: Path, concurrency: int) -> None:

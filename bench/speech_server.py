@@ -9,6 +9,7 @@ SQLite history is read back for what the server itself recorded (recognitions wi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import subprocess
@@ -30,6 +31,7 @@ BACK_TO_SPEECH_NODE: Final = "back_to_main"
 UNREACHABLE: Final = "cannot be reached"
 
 PROFILE_RATE_HZ: Final = 100
+REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 
 
 def bench_menu(workdir: Path) -> Path:
@@ -65,6 +67,24 @@ def bench_menu(workdir: Path) -> Path:
                 raise
             for node in unreachable:
                 del nodes[node]
+
+
+def tree_state() -> str:
+    """The commit, and a fingerprint of uncommitted changes (the bench may run on a WIP tree)."""
+
+    def git(*argv: str) -> str:
+        return subprocess.run(
+            ["git", *argv], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout
+
+    commit = git("rev-parse", "--short", "HEAD").strip()
+    untracked = git("ls-files", "--others", "--exclude-standard", "--", "*.py").split()
+    changes = git("diff", "HEAD").encode() + b"".join(
+        name.encode() + (REPO_ROOT / name).read_bytes() for name in sorted(untracked)
+    )
+    if not changes:
+        return commit
+    return f"{commit} + working tree {hashlib.sha256(changes).hexdigest()[:10]}"
 
 
 @dataclass(frozen=True)

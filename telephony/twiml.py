@@ -56,9 +56,13 @@ class WebhookUrls:
 
     @property
     def media_stream(self) -> str:
-        """The websocket Twilio streams to: the public URL with a ws(s) scheme."""
-        scheme, _, rest = self.public_url.partition("://")
-        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/twilio/media"
+        """The websocket Twilio streams to: the public URL's host and path under ``wss://``.
+
+        Twilio only opens ``wss`` streams, so the scheme is wss even when the public URL is a
+        plain-http development address (the simulator maps it back to the server it reaches).
+        """
+        _, _, rest = self.public_url.partition("://")
+        return f"wss://{rest}/twilio/media"
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from evaluation import ISSUE_TARGETS
 
 MEASURED_FOR: Final = (
     *("카드 분실", "분실 신고", "도난 신고", "도난", "카드를 잃어버렸어요"),
-    *("잔액", "잔액 조회", "계좌 잔액", "잔고"),
+    *("잔액", "잔액 조회", "잔고"),
     *("카드 서비스", "서비스", "결제일", "이용 한도"),
     *("상담원", "상담원 연결", "상담사"),
     *("다시 듣기", "반복", "처음으로", "다시 말해 주세요"),
@@ -40,10 +40,9 @@ MEASURED_FOR: Final = (
 """The phrases of the shipped menu's node `main` when the levels below were measured."""
 
 MEASURED: Final = {
-    "first_turn_accuracy": 0.248,
-    "completion": 0.310,
-    "phrases_first_turn_accuracy": 0.112,
-    "false_accepts": 0.031,
+    "first_turn_accuracy": 0.257,
+    "completion": 0.322,
+    "phrases_first_turn_accuracy": 0.118,
 }
 """At this commit, on the CI grid, for `MEASURED_FOR`. Recognition is deterministic, so a change
 is a real change; when the menu's phrases change, these are re-measured (the suite warns)."""

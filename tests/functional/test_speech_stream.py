@@ -89,7 +89,7 @@ async def test_silence_on_the_stream_is_no_input_and_the_node_is_asked_again(
     server = await start_app(clock=Clock(OPEN_HOURS), speech=speech_engine)
     # The welcome and main prompts play out (~17 s), then the 6 s timeout: wait that long.
     transcript = await call(
-        server, ["-", f"say@{ANSWER_AFTER_MS}:상담원"], stream_patience_seconds=40
+        server, ["-", f"say@{ANSWER_AFTER_MS}:상담원 연결"], stream_patience_seconds=40
     )
 
     events = await events_of(server, transcript)
