@@ -32,6 +32,7 @@ UNREACHABLE: Final = "cannot be reached"
 
 PROFILE_RATE_HZ: Final = 100
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+NOT_SERVER_CODE: Final = ("bench", "tests", "docs")
 
 
 def bench_menu(workdir: Path) -> Path:
@@ -70,7 +71,11 @@ def bench_menu(workdir: Path) -> Path:
 
 
 def tree_state() -> str:
-    """The commit, and a fingerprint of uncommitted changes (the bench may run on a WIP tree)."""
+    """The commit, and a fingerprint of uncommitted changes to the server's code, if any.
+
+    The bench may run on a tree others are still changing; the benches, tests and docs do not
+    change what the server runs, so they are left out of the fingerprint.
+    """
 
     def git(*argv: str) -> str:
         return subprocess.run(
@@ -78,13 +83,14 @@ def tree_state() -> str:
         ).stdout
 
     commit = git("rev-parse", "--short", "HEAD").strip()
-    untracked = git("ls-files", "--others", "--exclude-standard", "--", "*.py").split()
-    changes = git("diff", "HEAD").encode() + b"".join(
+    server_code = ["--", ".", *(f":!{part}" for part in NOT_SERVER_CODE)]
+    untracked = git("ls-files", "--others", "--exclude-standard", *server_code).split()
+    changes = git("diff", "HEAD", *server_code).encode() + b"".join(
         name.encode() + (REPO_ROOT / name).read_bytes() for name in sorted(untracked)
     )
     if not changes:
         return commit
-    return f"{commit} + working tree {hashlib.sha256(changes).hexdigest()[:10]}"
+    return f"{commit} + uncommitted {hashlib.sha256(changes).hexdigest()[:10]}"
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,11 @@ async def _speech(app: web.Application) -> AsyncIterator[None]:
         app[ADMISSION] = admission
         signing = StreamSigning(settings.twilio_auth_token.get_secret_value(), app[CLOCK])
     app[VOICE] = VoiceRenderer(
-        synthesizer, settings.public_url, admission=admission, signing=signing
+        synthesizer,
+        settings.public_url,
+        admission=admission,
+        signing=signing,
+        speech_language=app[SPEECH].model.language if admission is not None else None,
     )
     yield
     await synthesizer.close()

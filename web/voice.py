@@ -37,6 +37,7 @@ class VoiceRenderer:
         *,
         admission: SpeechAdmission | None = None,
         signing: StreamSigning | None = None,
+        speech_language: str | None = None,
     ) -> None:
         """Render with ``synthesizer``; URLs are built under ``public_url``.
 
@@ -45,6 +46,8 @@ class VoiceRenderer:
             public_url: The base URL Twilio knows this service by.
             admission: Speech capacity; None renders every speech node as keypad input.
             signing: Mints the media-stream tokens (required with ``admission``).
+            speech_language: The one language the loaded speech model recognizes (None: any);
+                a caller in another language answers speech nodes on the keypad.
 
         """
         self._synthesizer = synthesizer
@@ -52,6 +55,7 @@ class VoiceRenderer:
         self._urls = WebhookUrls(public_url)
         self._admission = admission if signing is not None else None
         self._signing = signing
+        self._speech_language = speech_language
 
     @property
     def synthesizer(self) -> Synthesizer:
@@ -87,6 +91,8 @@ class VoiceRenderer:
         """Decide whether a speech wait is served by a media stream or by the keypad."""
         if self._admission is None or self._signing is None:
             return AdmissionDecision(None, None)  # keypad by configuration: nothing to record
+        if self._speech_language not in (None, listen.language):
+            return AdmissionDecision(None, None)  # no model for the caller's language
         if not streaming and not self._admission.reserve(call_sid):
             return AdmissionDecision(None, "speech capacity full")
         grant = stream_token.StreamGrant(call_sid, listen.turn)
