@@ -10,12 +10,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
-from speech.recognition import SpeechModel
 
 from calls.service import Clock, utc_now
 from config.settings import SHIPPED_MENU, Settings
 from history.migrate import upgrade
 from speech.listening import SpeechEngine
+from speech.recognition import SpeechModel
 from speech.synthesis import Synthesizer
 from web.app import create_app
 
