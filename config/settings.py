@@ -10,10 +10,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SHIPPED_MENU: Final = Path(__file__).parent / "menus" / "support.yaml"
 
-DEFAULT_SPEECH_SESSIONS: Final = 40
-"""Concurrent speech sessions per process. Measured on a 2-core machine (docs/BENCHMARKS.md,
-bench/speech.py): grammar decoding sustains far more streams, but end-of-speech → next prompt
-latency is what callers notice, and it stays within its goal up to about this many sessions."""
+DEFAULT_SPEECH_SESSIONS: Final = 20
+"""Concurrent speech sessions per process. Measured on a 2-core machine (bench/speech.py,
+docs/BENCHMARKS.md): up to 20 callers the time from the endpointer's decision to the next
+prompt's first audio stays ≤ 100 ms at p95 with the server under a third of the CPU, leaving
+room for webhooks; at 60 it grows past a second. Raise it on bigger machines after measuring."""
 
 
 class Settings(BaseSettings):
