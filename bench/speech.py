@@ -17,7 +17,8 @@ speech sessions capped at ``--max-sessions``, the shipped menu with the edits de
 ``bench/speech_server.py``: no business-hours check, and whatever is heard at the main node
 leads back to it) and N simulated callers in separate processes (``bench/speech_callers.py``:
 ``telephony.simulator`` with a real websocket and real-time audio). Each caller loops on the
-speech node ``main`` inside one stream: 600 ms into every prompt it says "상담원 연결", the
+speech node ``main`` inside one stream: 600 ± 300 ms into every prompt (uniform; without
+the variation the callers fall in step) it says "상담원 연결", the
 server decodes it, steps (back to ``main``, or its no-match retry) and plays the next prompt
 on the same stream; after ``--turns`` utterances the caller hears the prompt out, hangs up and
 calls again.
@@ -94,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--ramp", type=float, default=5.0, help="seconds over which the callers start")
     add("--turns", type=int, default=20, help="utterances per call before it hangs up")
     add("--barge-in-ms", type=int, default=600, help="when the caller speaks into a prompt")
+    add("--jitter-ms", type=int, default=300, help="± uniform variation of --barge-in-ms")
+    add("--seed", type=int, default=3, help="seed of the callers' variations")
     add("--caller-processes", type=int, default=2, help="processes the callers run in")
     add("--max-sessions", type=int, default=1000, help="VOICEDESK_SPEECH_MAX_SESSIONS")
     add("--direct-threads", default="1,2,4", help="thread counts of the direct baseline")
@@ -195,6 +198,8 @@ def _setup(args: argparse.Namespace, workdir: Path, phrase: SpokenPhrase) -> Ben
         auth_token=secrets.token_hex(16),
         turns=args.turns,
         barge_in_ms=args.barge_in_ms,
+        barge_in_jitter_ms=args.jitter_ms,
+        seed=args.seed,
         ramp_seconds=args.ramp,
         warmup_seconds=args.warmup,
         duration_seconds=args.duration,

@@ -3,12 +3,13 @@
 ``count`` callers start one after another over ``ramp_seconds`` and each places call after
 call until ``stop_at`` (a ``time.monotonic()`` instant: the clock is shared by every process
 on the machine). A call answers each prompt of the stream by playing the bench utterance
-``barge_in_ms`` into it, ``turns`` times, through ``telephony.simulator.place_call``: a real
-websocket, real-time 20 ms frames. At ``stop_at`` calls still running are cancelled (their
-sockets close). Every stream step is kept with the monotonic time it happened at, and written
-as JSON for the parent to analyse, with this process's CPU time and how late its event loop
-woke, as ``(monotonic time, ms late)`` every 20 ms: a starved caller sends late and hears
-late, which would inflate the latencies.
+``barge_in_ms`` ± ``barge_in_jitter_ms`` (uniform, seeded per caller) into it, ``turns``
+times, through ``telephony.simulator.place_call``: a real websocket, real-time 20 ms frames.
+At ``stop_at`` calls still running are cancelled (their sockets close). Every stream step is
+kept with the monotonic time it happened at, and written as JSON for the parent to analyse,
+with this process's CPU time and how late its event loop woke, as ``(monotonic time, ms
+late)`` every 20 ms: a starved caller sends late and hears late, which would inflate the
+latencies.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +62,8 @@ class CallerSpec:
     ramp_seconds: float
     stop_at: float
     first_caller: int = 0
+    barge_in_jitter_ms: int = 0
+    seed: int = 0
 
 
 @dataclass
@@ -77,14 +81,17 @@ class CallRecord:
             self.steps.append((time.monotonic(), type(step).__name__, dataclasses.asdict(step)))
 
 
-def _config(spec: CallerSpec, call_sid: str) -> CallerConfig:
-    entry = f"play@{spec.barge_in_ms}:{spec.wav}"
+def _config(spec: CallerSpec, call_sid: str, rng: random.Random) -> CallerConfig:
+    # Every turn of every caller lasts the same unless its barge-in moment varies: callers
+    # would keep their relative phases forever, and those delayed once would fall in step.
+    jitter = spec.barge_in_jitter_ms
+    moments = (spec.barge_in_ms + rng.randint(-jitter, jitter) for _ in range(spec.turns))
     return CallerConfig(
         server_url=spec.server_url,
         public_url=spec.public_url,
         account_sid=spec.account_sid,
         auth_token=spec.auth_token,
-        digits=(entry,) * spec.turns,
+        digits=tuple(f"play@{ms}:{spec.wav}" for ms in moments),
         queue_seconds=1,
         max_steps=20 * spec.turns + 100,
         call_sid=call_sid,
@@ -95,11 +102,13 @@ async def _caller(
     index: int, spec: CallerSpec, http: aiohttp.ClientSession, calls: list[CallRecord]
 ) -> None:
     await asyncio.sleep(max(0.0, spec.start_at + index * spec.ramp_seconds / spec.count - _now()))
+    rng = random.Random(spec.seed * 100_003 + spec.first_caller + index)
     while _now() < spec.stop_at:
         record = CallRecord(spec.first_caller + index, new_call_sid())
         calls.append(record)
+        config = _config(spec, record.call_sid, rng)
         try:
-            await place_call(_config(spec, record.call_sid), on_step=record.add, session=http)
+            await place_call(config, on_step=record.add, session=http)
             record.outcome = "completed"
         except asyncio.CancelledError:
             record.outcome = "stopped"

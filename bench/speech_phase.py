@@ -77,6 +77,8 @@ class BenchSetup:
     auth_token: str
     turns: int
     barge_in_ms: int
+    barge_in_jitter_ms: int
+    seed: int
     ramp_seconds: float
     warmup_seconds: float
     duration_seconds: float
@@ -216,6 +218,8 @@ def start_callers(
             count=share,
             turns=setup.turns,
             barge_in_ms=setup.barge_in_ms,
+            barge_in_jitter_ms=setup.barge_in_jitter_ms,
+            seed=setup.seed,
             # Each process ramps its share over the whole ramp, interleaved with the others.
             start_at=start_at + index * setup.ramp_seconds / count,
             ramp_seconds=setup.ramp_seconds,
