@@ -72,6 +72,7 @@ from bench.webhooks import machine  # noqa: E402
 from config.loader import load_menu_file  # noqa: E402
 from config.menu import MenuNode  # noqa: E402
 from ivr.listening import option_phrases  # noqa: E402
+from web.speech_turn import PRE_ROLL_FRAMES  # noqa: E402
 
 PHRASE: Final = "상담원 연결"
 """What every caller says: recognized with full confidence (see ``LOOP_OPTION_KEY``)."""
@@ -129,6 +130,9 @@ def _checked(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argpa
         parser.error(f"--duration and --warmup must be within (0, {MAX_PHASE_SECONDS:g}] s")
     if min(args.turns, args.caller_processes, args.attempts, *args.direct_threads) < 1:
         parser.error("--turns, --caller-processes, --attempts, --direct-threads: at least 1")
+    if not 0 <= args.jitter_ms <= args.barge_in_ms - PRE_ROLL_FRAMES * 20:
+        # The direct baseline assumes a full pre-roll of line silence before every utterance.
+        parser.error(f"--barge-in-ms minus --jitter-ms must leave {PRE_ROLL_FRAMES * 20} ms")
     if args.profile_at is not None and args.profile_at not in args.concurrency:
         parser.error("--profile-at must be one of the --concurrency values")
     if args.profile_at is not None and not (Path(sys.executable).parent / "py-spy").exists():

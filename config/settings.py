@@ -10,11 +10,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SHIPPED_MENU: Final = Path(__file__).parent / "menus" / "support.yaml"
 
-DEFAULT_SPEECH_SESSIONS: Final = 20
+DEFAULT_SPEECH_SESSIONS: Final = 30
 """Concurrent speech sessions per process. Measured on a 2-core machine (bench/speech.py,
-docs/BENCHMARKS.md): up to 20 callers the time from the endpointer's decision to the next
-prompt's first audio stays ≤ 100 ms at p95 with the server under a third of the CPU, leaving
-room for webhooks; at 60 it grows past a second. Raise it on bigger machines after measuring."""
+docs/BENCHMARKS.md): up to 30 callers the time from the endpointer's decision to the next
+prompt's first audio stays ≤ 100 ms at p95 (77 ms) with the server at 43 % of the CPU; at 40 it
+is 144 ms, at 60 past 800 ms. Raise it on bigger machines after measuring."""
 
 
 class Settings(BaseSettings):

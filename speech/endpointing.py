@@ -13,8 +13,9 @@ from speech.audio import TELEPHONE_RATE
 SPEECH_STARTED: Final = "speech_started"
 SPEECH_ENDED: Final = "speech_ended"
 
-TRAILING_SILENCE_MS: Final = 450
-"""ms of non-speech that end an utterance: longer than the pauses between words of one answer
+TRAILING_SILENCE_MS: Final = 460
+"""ms of non-speech that end an utterance (a whole number of 20 ms frames, so the recorded
+decision_ms adds exactly what was waited): longer than the pauses between words of one answer
 (150–300 ms), and half a second sooner than Vosk's own endpointing (0.94 s median)."""
 
 ONSET_MARGIN_DB: Final = 10.0

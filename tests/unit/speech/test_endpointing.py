@@ -59,7 +59,7 @@ def test_speech_start_and_end_are_found_on_clean_and_noisy_lines(
     assert endpointer.speech_ended_at_ms == pytest.approx(stop, abs=150)
     ended_at, speech_ended_at = found[1][1], endpointer.speech_ended_at_ms
     assert speech_ended_at is not None
-    assert ended_at - speech_ended_at == pytest.approx(450, abs=20)
+    assert ended_at - speech_ended_at == pytest.approx(460, abs=20)
 
 
 def test_onset_is_reported_within_a_tenth_of_a_second_for_barge_in(speak: Speak) -> None:
