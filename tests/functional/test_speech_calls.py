@@ -8,22 +8,20 @@ real time, echoing marks and honouring ``clear``.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 from aiohttp.test_utils import TestServer
-from conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, AppFactory, app_of
+from conftest import AppFactory, app_of
 from test_call_webhooks import OPEN_HOURS, Clock
+from test_simulated_calls import call as simulated_call
 
 from config.loader import load_menu_file
 from config.menu import MenuNode
 from config.settings import SHIPPED_MENU
 from speech.listening import SpeechEngine
 from telephony.simulator import (
-    CallerConfig,
     CallTranscript,
     StreamOpened,
-    place_call,
 )
 from web.keys import STORE
 
@@ -33,20 +31,9 @@ ANSWER_AFTER_MS = 1500
 
 
 async def call(server: TestServer, script: list[str], **scenario: Any) -> CallTranscript:
-    config = CallerConfig(
-        server_url=str(server.make_url("")).rstrip("/"),
-        public_url=PUBLIC_URL,
-        account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN,
-        caller="+821055556666",
-        called="+8215881234",
-        digits=tuple(script),
-        call_sid="CA" + uuid.uuid4().hex,
-        queue_seconds=1,
-        dial_duration=1,
-        **scenario,
-    )
-    return await place_call(config)
+    """The simulated-calls helper, with short queue and transfer legs."""
+    scenario = {"queue_seconds": 1, "dial_duration": 1, **scenario}
+    return await simulated_call(server, script, **scenario)
 
 
 async def events_of(server: TestServer, transcript: CallTranscript) -> list[tuple[str, dict]]:
