@@ -63,7 +63,7 @@ lint: install-test
 	$(BIN)/ruff format --check .
 
 typecheck: install-test
-	$(BIN)/mypy config ivr telephony speech calls history web
+	$(BIN)/mypy config ivr telephony speech agents callbacks calls history web
 
 pytest: install-test
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from calls import recording
+from calls.effects import effects_of
 from calls.menus import MenuRegistry
 from config.menu import Menu
 from history.store import CallRecord, HistoryStore, NewEvent
@@ -32,7 +33,20 @@ Clock = Callable[[], datetime]
 # re-reads settle it, and more would only hide a bug.
 MAX_VERSION_CONFLICTS: Final = 5
 
-CALL_ACTIONS: Final = (act.Prompt, act.Listen, act.Transfer, act.Enqueue, act.Hangup)
+CALL_ACTIONS: Final = (
+    act.Prompt,
+    act.Listen,
+    act.Transfer,
+    act.Enqueue,
+    act.Hold,
+    act.Offer,
+    act.Leave,
+    act.ConnectAgent,
+    act.Hangup,
+)
+
+# Dial attempts of a callback request before it fails (`callbacks.policy`'s default).
+DEFAULT_CALLBACK_ATTEMPTS: Final = 3
 
 
 @dataclass(frozen=True)
@@ -62,11 +76,19 @@ def utc_now() -> datetime:
 class CallService:
     """One orchestration of a call turn, shared by every entry point (webhooks, streams)."""
 
-    def __init__(self, store: HistoryStore, menus: MenuRegistry, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        store: HistoryStore,
+        menus: MenuRegistry,
+        clock: Clock = utc_now,
+        *,
+        callback_attempts: int = DEFAULT_CALLBACK_ATTEMPTS,
+    ) -> None:
         """Create the service over a history store and the menu registry."""
         self._store = store
         self._menus = menus
         self._clock = clock
+        self._callback_attempts = callback_attempts
 
     @property
     def clock(self) -> Clock:
@@ -101,8 +123,54 @@ class CallService:
         if not created and record.last_response is not None:
             await self._note_replay(record, "call_started", None, at)
             return record.last_response
-        started = ev.CallStarted(at, caller, called)
+        open_callback = await self._store.open_callback_for(caller)
+        started = ev.CallStarted(
+            at,
+            caller,
+            called,
+            open_callback_id=None if open_callback is None else open_callback.id,
+            open_callback_due=None if open_callback is None else open_callback.due_at,
+        )
         return await self.advance(call_sid, started, None, render, loaded=record)
+
+    async def answer_callback(
+        self, call_sid: str, callback_id: int, room: str | None, render: Renderer
+    ) -> str:
+        """Our callback call ``call_sid`` was answered: greet, then the agent (or the line).
+
+        Args:
+            call_sid: The outbound call's CallSid.
+            callback_id: The request it serves.
+            room: The agent's conference (agent-first); None: the customer waits in line at
+                the request's original place (customer-first).
+            render: Turns the engine's actions into the response.
+
+        Raises:
+            UnknownCallError: No such callback request.
+
+        """
+        at = self._clock()
+        request = await self._store.callback(callback_id)
+        if request is None:
+            raise UnknownCallError(f"callback {callback_id}")
+        menu = await self._menus.pinned(request.menu_checksum)
+        state = CallState(
+            menu_id=menu.id,
+            node=request.node,
+            language=request.language,
+            caller=request.phone,
+            called=request.from_number,
+        )
+        record = await self._store.open_callback_call(
+            call_sid=call_sid, callback_id=callback_id, state=state.to_dict(), at=at
+        )
+        if record is None:
+            raise UnknownCallError(f"callback {callback_id}")
+        if record.last_response is not None:
+            await self._note_replay(record, "callback_answered", None, at)
+            return record.last_response
+        answered = ev.CallbackAnswered(at, room, request.original_enqueued_at)
+        return await self.advance(call_sid, answered, None, render, loaded=record)
 
     async def advance(
         self,
@@ -226,6 +294,10 @@ class CallService:
             *recording.outgoing(menu, actions, event.at),
         ]
         ended = after.phase == PHASE_ENDED
+        effects = effects_of(
+            actions, after, event, menu_checksum=record.menu_checksum,
+            callback_attempts=self._callback_attempts,
+        )  # fmt: skip
         return await self._store.commit_turn(
             call_sid=record.call_sid,
             expected_version=record.version,
@@ -235,6 +307,7 @@ class CallService:
             ended=ended,
             outcome=recording.outcome_of(actions),
             at=event.at,
+            effects=effects,
         )
 
     async def _load(self, call_sid: str) -> CallRecord:

@@ -5,10 +5,12 @@ Besides the keys of MENU_FORMAT.md the top level takes three optional keys:
 - ``fallback``: the node a call is routed to after an internal failure (after the ``error``
   message); without it the call hears ``goodbye`` and is hung up.
 - ``messages``: overrides of the built-in system messages (`config.messages.MessageKey`), per
-  message per language, e.g. ``messages: {error: {ko: ..., en: ...}}``; every ``confirm``
-  text must contain ``{choice}``.
+  message per language, e.g. ``messages: {error: {ko: ..., en: ...}}``; every text of a
+  message with placeholders must contain each of them (``{choice}`` in ``confirm``,
+  ``{position}`` and ``{minutes}`` in ``queue_position``, ...: `config.messages.placeholders`).
 - ``speech``: the confidence thresholds of spoken answers, ``{accept: 0.8, confirm: 0.45}``
-  (each optional); ``menu`` and ``collect`` nodes that listen to speech may override them.
+  (each optional); ``menu``, ``collect``, ``callback`` and ``survey`` nodes that listen to
+  speech may override them.
 
 Unknown keys are refused everywhere, so that a typo never silently changes a call flow.
 """
@@ -26,12 +28,14 @@ from typing import Any, Final, Literal
 import yaml
 from yaml.constructor import ConstructorError
 
-from config.menu import Menu, Node, Queue, SpeechThresholds
-from config.menu_fields import NAME, NAME_RULE, Section, shown
+from config.menu import Menu, Node, SpeechThresholds
+from config.menu_fields import Section, shown
 from config.menu_graph import check_graph, edges_of
 from config.menu_issues import Issues, MenuError, MenuIssue
-from config.messages import CHOICE_PLACEHOLDER, MessageKey, builtin_message
-from config.node_parse import NodeContext, parse_nodes
+from config.messages import PLACEHOLDER_MEANINGS, MessageKey, builtin_message, placeholders
+from config.node_context import NodeContext
+from config.node_parse import parse_nodes
+from config.queue_parse import parse_queues
 from config.schedule_parse import parse_schedules
 from config.speech_parse import parse_speech
 
@@ -52,8 +56,6 @@ MENU_ID: Final = re.compile(r"[a-z0-9_-]+")
 LANGUAGE_CODE: Final = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 REQUIRED: Final = ("id", "languages", "start", "nodes")
 OPTIONAL: Final = ("schedules", "queues", "fallback", "messages", "speech")
-# A service level target beyond an hour measures nothing a caller would still be waiting for.
-SERVICE_LEVEL_SECONDS: Final = (1, 3600)
 
 
 def load_menu_file(path: Path) -> Menu:
@@ -139,11 +141,12 @@ def parse_menu(data: Mapping[str, Any]) -> Menu:
     menu_id = _menu_id(top)
     top = replace(top, languages=_languages(top))
     schedules = parse_schedules(top.section("schedules"))
-    queues = _queues(top.section("queues"))
+    queues = parse_queues(top.section("queues"))
     messages = _messages(top)
     speech = parse_speech(top.section("speech"), SpeechThresholds()) or SpeechThresholds()
     start, fallback = top.text("start"), top.text("fallback")
-    nodes = _nodes(top, {"start": start, "fallback": fallback}, speech)
+    context = NodeContext(_declared(top, "schedules"), _declared(top, "queues"), speech, schedules)
+    nodes = _nodes(top, {"start": start, "fallback": fallback}, context)
     if len(issues) or menu_id is None or start is None or top.languages is None:
         raise MenuError(issues)
     return Menu(
@@ -160,14 +163,11 @@ def parse_menu(data: Mapping[str, Any]) -> Menu:
     )
 
 
-def _nodes(
-    top: Section, roots: Mapping[str, str | None], speech: SpeechThresholds
-) -> dict[str, Node]:
+def _nodes(top: Section, roots: Mapping[str, str | None], context: NodeContext) -> dict[str, Node]:
     """The valid nodes; checks them one by one, then the graph they make from ``roots``."""
     section = top.section("nodes")
     if section is None:
         return {}
-    context = NodeContext(_declared(top, "schedules"), _declared(top, "queues"), speech)
     nodes = parse_nodes(section, context)
     node_ids = [node_id for node_id in section.data if isinstance(node_id, str)]
     check_graph(edges_of(section.data), node_ids, roots, top.issues)
@@ -207,26 +207,6 @@ def _declared(top: Section, name: str) -> frozenset[str]:
     return frozenset(str(key) for key in value) if isinstance(value, Mapping) else frozenset()
 
 
-def _queues(queues: Section | None) -> dict[str, Queue]:
-    built: dict[str, Queue] = {}
-    if queues is None:
-        return built
-    for queue_id, raw in queues.data.items():
-        if not isinstance(queue_id, str) or not NAME.fullmatch(queue_id):
-            queues.report(str(queue_id), f"is not a valid queue id: {NAME_RULE}")
-        elif raw is not None and not isinstance(raw, Mapping):
-            queues.report(queue_id, "must be a mapping of queue settings, or empty")
-        else:
-            # `general:` with nothing under it is a queue with every default.
-            sec = Section(raw or {}, queues.issues, None, queues.where(queue_id))
-            sec.check_keys((), ("service_level_seconds",), "a queue")
-            service_level = sec.integer(
-                "service_level_seconds", *SERVICE_LEVEL_SECONDS, Queue.service_level_seconds
-            )
-            built[queue_id] = Queue(id=queue_id, service_level_seconds=service_level)
-    return built
-
-
 def _messages(top: Section) -> dict[str, dict[str, str]]:
     """The system messages per key per menu language: the menu's overrides, else built-ins."""
     overrides: dict[str, dict[str, str]] = {}
@@ -234,9 +214,9 @@ def _messages(top: Section) -> dict[str, dict[str, str]]:
     if section is not None:
         known = [key.value for key in MessageKey]
         section.check_keys((), known, "messages")
-        for key in known:
+        for key in MessageKey:
             overrides[key] = section.prompt(key, complete=False) or {}
-        _check_placeholder(section, overrides[MessageKey.CONFIRM])
+            _check_placeholders(section, key, overrides[key])
     if top.languages is None:
         return {}
     merged: dict[str, dict[str, str]] = {}
@@ -251,14 +231,15 @@ def _messages(top: Section) -> dict[str, dict[str, str]]:
     return merged
 
 
-def _check_placeholder(messages: Section, confirm: Mapping[str, str]) -> None:
-    """Every ``confirm`` override must say where the heard choice is read back."""
-    for lang, text in confirm.items():
-        if CHOICE_PLACEHOLDER not in text:
-            messages.report(
-                f"{MessageKey.CONFIRM.value}.{lang}",
-                f"must contain {CHOICE_PLACEHOLDER}, where the heard choice is read back",
-            )
+def _check_placeholders(messages: Section, key: MessageKey, texts: Mapping[str, str]) -> None:
+    """Every override of message ``key`` must say where each of its values is put."""
+    for lang, text in texts.items():
+        for placeholder in placeholders(key):
+            if placeholder not in text:
+                messages.report(
+                    f"{key.value}.{lang}",
+                    f"must contain {placeholder}, {PLACEHOLDER_MEANINGS[placeholder]}",
+                )
 
 
 class _MenuYamlLoader(yaml.SafeLoader):

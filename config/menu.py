@@ -24,6 +24,24 @@ INPUT_SPEECH = "speech"
 DEFAULT_SPEECH_ACCEPT: Final = 0.8
 DEFAULT_SPEECH_CONFIRM: Final = 0.45
 
+# Often enough that a waiting caller knows the line is alive, rarely enough that the
+# announcements do not crowd out the hold music.
+DEFAULT_ANNOUNCE_EVERY_SECONDS: Final = 30
+# Three slots is what a caller can keep in mind after hearing them once.
+DEFAULT_CALLBACK_SLOTS: Final = 3
+# An hour per slot: a window the customer can plan around that agents can still keep.
+DEFAULT_SLOT_MINUTES: Final = 60
+# Earliest slot an hour after the call: time to staff it, and a customer who wanted sooner
+# would have waited in the queue.
+DEFAULT_LEAD_MINUTES: Final = 60
+# A week ahead covers "some day next week" without promising a staffing plan not yet made.
+DEFAULT_DAYS_AHEAD: Final = 7
+# Calls: the size Twilio documented for a queue <Enqueue> creates on demand (its newer pages say
+# 1000) and the one our simulator reports; more callers than that are better told to call later.
+DEFAULT_QUEUE_MAX_SIZE: Final = 100
+# The top of a survey's rating scale: 1 (worst) to 5 (best), the usual call-center CSAT scale.
+SURVEY_SCALE: Final = 5
+
 
 @dataclass(frozen=True)
 class SpeechThresholds:
@@ -121,12 +139,89 @@ class TransferNode:
 
 @dataclass(frozen=True)
 class QueueNode:
-    """Wait for an agent in a named queue; ``next`` (optional) when the caller leaves unserved."""
+    """Wait for an agent in a named queue; ``next`` (optional) when the caller leaves unserved.
+
+    While waiting the caller hears the position and expected wait every ``announce_every``
+    seconds; from ``offer_callback_after`` seconds of waiting on, each announcement offers a
+    callback that keeps the caller's place. After ``max_wait`` seconds the caller goes to
+    ``overflow``; once an agent hangs up, to ``after_agent`` (e.g. a survey).
+    """
 
     id: str
     queue: str
     prompt: Prompt | None = None
     next: str | None = None
+    announce_every: int = DEFAULT_ANNOUNCE_EVERY_SECONDS
+    """Seconds between announcements of the position and expected wait."""
+    offer_callback_after: int | None = None
+    """Seconds of waiting before a callback is offered (0: from the first announcement);
+    None: never offered."""
+    max_wait: int | None = None
+    """Seconds a caller may wait before going to ``overflow``; None: no limit."""
+    overflow: str | None = None
+    """The node a caller goes to after ``max_wait``; set exactly when ``max_wait`` is."""
+    after_agent: str | None = None
+    """The node a caller goes to when the agent hangs up; None: goodbye and hang up."""
+    callback_sms: bool = True
+    """Whether a queued callback request is confirmed by SMS."""
+
+
+@dataclass(frozen=True)
+class CallbackNode:
+    """Book a callback at a later time slot of ``schedule``; ``next`` after booking or declining.
+
+    The caller is offered ``slots`` slots of ``slot_minutes`` minutes each, starting at least
+    ``lead_minutes`` after the call and within ``days_ahead`` days, each wholly inside one
+    opening window of the schedule and never on its holidays; slot number n answers to key n.
+    An agent of ``queue`` makes the call; once the agent hangs up, the customer goes to
+    ``after_agent``. After ``retries`` re-prompts without a valid answer: ``fallback``.
+    """
+
+    id: str
+    queue: str
+    schedule: str
+    prompt: Prompt
+    next: str
+    slots: int = DEFAULT_CALLBACK_SLOTS
+    slot_minutes: int = DEFAULT_SLOT_MINUTES
+    lead_minutes: int = DEFAULT_LEAD_MINUTES
+    days_ahead: int = DEFAULT_DAYS_AHEAD
+    input: tuple[str, ...] = (INPUT_DTMF,)
+    timeout: int = 5
+    retries: int = 2
+    fallback: str | None = None
+    no_input_prompt: Prompt | None = None
+    no_match_prompt: Prompt | None = None
+    speech: SpeechThresholds | None = None
+    """Thresholds for spoken answers here; None takes the menu's."""
+    after_agent: str | None = None
+    """The node the customer goes to when the agent hangs up; None: goodbye and hang up."""
+    sms: bool = True
+    """Whether a booking is confirmed by SMS."""
+
+
+@dataclass(frozen=True)
+class SurveyNode:
+    """Ask for a rating from 1 to ``scale``, thank the caller, then go on to ``next``.
+
+    A caller who still gives no valid rating after ``retries`` re-prompts goes on to ``next``
+    unrated: a survey is a favour the caller does us, so it never holds them back (hence one
+    re-prompt by default, and no ``fallback``).
+    """
+
+    id: str
+    prompt: Prompt
+    next: str
+    scale: int = SURVEY_SCALE
+    input: tuple[str, ...] = (INPUT_DTMF,)
+    timeout: int = 5
+    retries: int = 1
+    no_input_prompt: Prompt | None = None
+    no_match_prompt: Prompt | None = None
+    speech: SpeechThresholds | None = None
+    """Thresholds for spoken ratings here; None takes the menu's."""
+    thanks: Prompt | None = None
+    """Said after a rating; None says the ``survey_thanks`` message."""
 
 
 @dataclass(frozen=True)
@@ -146,9 +241,20 @@ class GotoNode:
 
 
 Node = (
-    SayNode | MenuNode | CollectNode | HoursNode | TransferNode | QueueNode | HangupNode | GotoNode
+    SayNode
+    | MenuNode
+    | CollectNode
+    | HoursNode
+    | TransferNode
+    | QueueNode
+    | CallbackNode
+    | SurveyNode
+    | HangupNode
+    | GotoNode
 )
 InputNode = MenuNode | CollectNode
+"""Nodes whose answers are matched against options or digits (``callback`` and ``survey`` wait
+for input too, but answer with slots and ratings)."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +281,8 @@ class Queue:
 
     id: str
     service_level_seconds: int = 20
+    max_size: int = DEFAULT_QUEUE_MAX_SIZE
+    """How many callers may wait at once; one more hears ``queue_unavailable``."""
 
 
 @dataclass(frozen=True)

@@ -110,12 +110,17 @@ class Section:
 
     def integer(self, name: str, low: int, high: int, default: int) -> int:
         """An integer from ``low`` to ``high`` under ``name``, or ``default`` when absent."""
+        value = self.optional_integer(name, low, high)
+        return default if value is None else value
+
+    def optional_integer(self, name: str, low: int, high: int) -> int | None:
+        """An integer from ``low`` to ``high`` under ``name``, or None when absent or invalid."""
         if name not in self.data:
-            return default
+            return None
         value = self.data[name]
         if not is_int(value) or not low <= value <= high:
             self.report(name, f"must be a whole number from {low} to {high}, not {shown(value)}")
-            return default
+            return None
         return int(value)
 
     def flag(self, name: str, default: bool) -> bool:

@@ -13,19 +13,23 @@ from typing import Any, Final
 from config.menu_issues import Issues
 
 # Nodes that wait for the caller: a loop through one of them is the caller's choice, not a hang.
-INPUT_TYPES: Final = frozenset({"menu", "collect"})
-# The reference fields of each node type, besides ``options[i].next`` of a menu.
+INPUT_TYPES: Final = frozenset({"menu", "collect", "callback", "survey"})
+# The reference fields of each node type, besides ``options[i].next`` of a menu. A queue's
+# `overflow` and `after_agent` are followed without the caller's input: a loop through them
+# would keep a caller waiting, or coming back to the queue, for ever.
 REFERENCES: Final[Mapping[str, tuple[str, ...]]] = {
     "say": ("next",),
     "menu": ("fallback",),
     "collect": ("next", "fallback"),
     "hours": ("open", "closed"),
     "transfer": ("next",),
-    "queue": ("next",),
+    "queue": ("next", "overflow", "after_agent"),
+    "callback": ("next", "fallback", "after_agent"),
+    "survey": ("next",),
     "hangup": (),
     "goto": ("next",),
 }
-ANY_REFERENCE: Final = ("next", "open", "closed", "fallback")
+ANY_REFERENCE: Final = ("next", "open", "closed", "fallback", "overflow", "after_agent")
 
 
 @dataclass(frozen=True)

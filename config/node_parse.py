@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from config.callback_parse import build_callback_node
+from config.listening_parse import RETRIES, TIMEOUT_SECONDS
 from config.menu import (
     CollectNode,
     DigitsRange,
@@ -15,35 +17,22 @@ from config.menu import (
     HoursNode,
     MenuNode,
     Node,
-    QueueNode,
     SayNode,
-    SpeechThresholds,
     TransferNode,
 )
 from config.menu_fields import NAME, NAME_RULE, Section, is_int, shown
+from config.node_context import NodeContext, declared_id
 from config.option_parse import keypad_key, parse_options
+from config.queue_parse import build_queue_node
 from config.speech_parse import parse_node_speech
+from config.survey_parse import build_survey_node
 
-# A silence longer than a minute is a caller who has gone; more than ten retries only keeps a
-# confused caller away from a person.
-TIMEOUT_SECONDS: Final = (1, 60)
-RETRIES: Final = (0, 10)
 # No number a caller keys in (account, card, phone, date of birth) is longer than 64 digits.
 DIGITS: Final = (1, 64)
 # Twilio's own bounds for <Dial timeout>.
 TRANSFER_TIMEOUT_SECONDS: Final = (5, 600)
 E164: Final = re.compile(r"\+[1-9][0-9]{7,14}")
 VARIABLE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-
-
-@dataclass(frozen=True)
-class NodeContext:
-    """What nodes take from the rest of the document: declared ids and menu-wide settings."""
-
-    schedules: frozenset[str]
-    queues: frozenset[str]
-    speech: SpeechThresholds
-    """The menu's speech thresholds, which a node's own ``speech`` keys override one by one."""
 
 
 Builder = Callable[[Section, str, NodeContext], Node | None]
@@ -162,7 +151,7 @@ def _collect(sec: Section, node_id: str, context: NodeContext) -> Node | None:
 
 
 def _hours(sec: Section, node_id: str, context: NodeContext) -> Node | None:
-    schedule = _declared(sec, "schedule", context.schedules)
+    schedule = declared_id(sec, "schedule", context.schedules)
     open_, closed = sec.text("open"), sec.text("closed")
     if schedule is None or open_ is None or closed is None:
         return None
@@ -178,14 +167,6 @@ def _transfer(sec: Section, node_id: str, context: NodeContext) -> Node | None:
     return TransferNode(id=node_id, number=number, next=next_, timeout=timeout, prompt=prompt)
 
 
-def _queue(sec: Section, node_id: str, context: NodeContext) -> Node | None:
-    queue = _declared(sec, "queue", context.queues)
-    prompt, next_ = sec.prompt("prompt"), sec.text("next")
-    if queue is None:
-        return None
-    return QueueNode(id=node_id, queue=queue, prompt=prompt, next=next_)
-
-
 def _hangup(sec: Section, node_id: str, context: NodeContext) -> Node | None:
     return HangupNode(id=node_id, prompt=sec.prompt("prompt"))
 
@@ -193,16 +174,6 @@ def _hangup(sec: Section, node_id: str, context: NodeContext) -> Node | None:
 def _goto(sec: Section, node_id: str, context: NodeContext) -> Node | None:
     next_ = sec.text("next")
     return None if next_ is None else GotoNode(id=node_id, next=next_)
-
-
-def _declared(sec: Section, name: str, declared: frozenset[str]) -> str | None:
-    """An id under ``name`` that must be one of the document's top-level ``{name}s``."""
-    value = sec.name(name, name)
-    if value is not None and value not in declared:
-        listed = ", ".join(sorted(declared)) or "none"
-        sec.report(name, f"names unknown {name} '{value}' (declared {name}s: {listed})")
-        return None
-    return value
 
 
 def _phone_number(sec: Section) -> str | None:
@@ -289,7 +260,30 @@ NODE_TYPES: Final[Mapping[str, NodeType]] = {
     "transfer": NodeType(
         frozenset({"number", "next"}), frozenset({"timeout", "prompt"}), _transfer
     ),
-    "queue": NodeType(frozenset({"queue"}), frozenset({"prompt", "next"}), _queue),
+    "queue": NodeType(
+        frozenset({"queue"}),
+        frozenset(
+            {"prompt", "next", "announce_every", "offer_callback_after", "max_wait", "overflow"}
+            | {"after_agent", "callback_sms"}
+        ),
+        build_queue_node,
+    ),
+    "callback": NodeType(
+        frozenset({"queue", "schedule", "prompt", "next"}),
+        frozenset(
+            {"slots", "slot_minutes", "lead_minutes", "days_ahead", "input", "timeout", "retries"}
+            | {"fallback", "no_input_prompt", "no_match_prompt", "speech", "after_agent", "sms"}
+        ),
+        build_callback_node,
+    ),
+    "survey": NodeType(
+        frozenset({"prompt", "next"}),
+        frozenset(
+            {"scale", "input", "timeout", "retries", "no_input_prompt", "no_match_prompt"}
+            | {"speech", "thanks"}
+        ),
+        build_survey_node,
+    ),
     "hangup": NodeType(frozenset(), frozenset({"prompt"}), _hangup),
     "goto": NodeType(frozenset({"next"}), frozenset(), _goto),
 }

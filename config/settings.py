@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+E164_NUMBER: Final = re.compile(r"\+[1-9][0-9]{7,14}")
 
 SHIPPED_MENU: Final = Path(__file__).parent / "menus" / "support.yaml"
 
@@ -15,6 +18,11 @@ DEFAULT_SPEECH_SESSIONS: Final = 30
 docs/BENCHMARKS.md): up to 30 callers the time from the endpointer's decision to the next
 prompt's first audio stays ≤ 100 ms at p95 (77 ms) with the server at 43 % of the CPU; at 40 it
 is 144 ms, at 60 past 800 ms. Raise it on bigger machines after measuring."""
+
+
+DEFAULT_WRAP_UP_SECONDS: Final = 30
+"""After a contact an agent has this long to finish notes before the next one is offered:
+long enough to type an outcome, short enough not to leave callers waiting on idle agents."""
 
 
 class Settings(BaseSettings):
@@ -64,6 +72,57 @@ class Settings(BaseSettings):
         ge=0,
         description="Concurrent speech sessions per process; beyond it callers get the keypad.",
     )
+
+    twilio_caller_id: str | None = Field(
+        default=None,
+        description="E.164 number callbacks and SMS come from; unset = the number the "
+        "customer dialled.",
+    )
+    callbacks_enabled: bool = Field(
+        default=True,
+        description="Run this instance's callback dialer and agent dispatcher (every "
+        "instance may; they share the work through the database).",
+    )
+    callback_mode: Literal["agent_first", "customer_first"] = Field(
+        default="agent_first",
+        description="agent_first: ring a free agent, then the customer; customer_first: ring "
+        "the customer, who then waits in line with their original place.",
+    )
+    callback_max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Dial attempts per callback before it fails."
+    )
+    agent_wrap_up_seconds: int = Field(
+        default=DEFAULT_WRAP_UP_SECONDS,
+        ge=0,
+        le=3600,
+        description="Seconds of wrap-up after each contact before an agent is offered another.",
+    )
+    callback_reconcile_after_seconds: int = Field(
+        default=60,
+        # Longer than the REST client's 10 s timeout: a live instance's slow dial must never be
+        # taken for a dead one's.
+        ge=12,
+        le=3600,
+        description="A callback attempt left dialing without a CallSid this long is looked up "
+        "in Twilio's call log (never re-dialled blindly).",
+    )
+    callback_status_check_after_seconds: int = Field(
+        default=7200,
+        ge=1,
+        le=86400,
+        description="A dialled callback without a final status this long is asked of Twilio.",
+    )
+    instance_id: str | None = Field(
+        default=None,
+        description="This instance's name in claims and logs; unset = host:pid:random.",
+    )
+
+    @field_validator("twilio_caller_id")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        if value is not None and not E164_NUMBER.fullmatch(value):
+            raise ValueError("must be an E.164 number, e.g. +8215880000")
+        return value
 
     @field_validator("public_url")
     @classmethod

@@ -9,7 +9,7 @@ from typing import Final
 
 from sqlalchemy import Connection, func, insert, or_, select, update
 
-from history.models import MAX_ID, ROLES, ApiKey, instant
+from history.models import MAX_ID, ROLES, Agent, ApiKey, instant
 from history.records import ApiKeyInfo
 
 # Recognisable in logs and by secret scanners; not part of the secret.
@@ -29,13 +29,28 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create(conn: Connection, *, role: str, name: str, at: datetime) -> str:
-    """Store a new key's digest and return the token (shown once, never stored)."""
+def create(
+    conn: Connection, *, role: str, name: str, at: datetime, agent_id: int | None = None
+) -> str:
+    """Store a new key's digest and return the token (shown once, never stored).
+
+    Raises:
+        ValueError: An unknown role, or an agent id with another role than ``agent``, or an
+            unknown agent.
+
+    """
     if role not in ROLES:
         raise ValueError(f"role must be one of {sorted(ROLES)}, not {role!r}")
+    if agent_id is not None:
+        if role != "agent":
+            raise ValueError("only an agent key can act for an agent")
+        if conn.scalar(select(Agent.id).where(Agent.id == agent_id)) is None:
+            raise ValueError(f"no agent has id {agent_id}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     conn.execute(
-        insert(ApiKey).values(name=name, role=role, digest=token_digest(token), created_at=at)
+        insert(ApiKey).values(
+            name=name, role=role, digest=token_digest(token), created_at=at, agent_id=agent_id
+        )
     )
     return token
 
@@ -49,13 +64,14 @@ def find_active(conn: Connection, token: str) -> tuple[ApiKeyInfo, datetime | No
     if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
         return None
     row = conn.execute(
-        select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.last_used_at).where(
+        select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.last_used_at, ApiKey.agent_id).where(
             ApiKey.digest == token_digest(token), ApiKey.revoked_at.is_(None)
         )
     ).first()
     if row is None:
         return None
-    return ApiKeyInfo(id=row.id, name=row.name, role=row.role), row.last_used_at
+    key = ApiKeyInfo(id=row.id, name=row.name, role=row.role, agent_id=row.agent_id)
+    return key, row.last_used_at
 
 
 def needs_touch(last_used_at: datetime | None, at: datetime) -> bool:

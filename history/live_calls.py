@@ -13,11 +13,12 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Row, Update, bindparam, case, func, insert, or_, select, update
 
-from history import event_log
+from history import event_log, turn_effects
 from history.customers import ensure_customer
 from history.db import HistoryError, insert_or_ignore
-from history.models import DIRECTIONS, Call, Interaction, UtcDateTime, instant
+from history.models import DIRECTIONS, Call, Callback, Interaction, UtcDateTime, instant
 from history.records import CallRecord, NewEvent
+from history.turn_effects import TurnEffect
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +195,7 @@ def commit_turn(
     ended: bool,
     outcome: str | None,
     at: datetime,
+    effects: tuple[TurnEffect, ...] = (),
 ) -> bool:
     """Write a turn if the row is still at ``expected_version``; see the store."""
     interaction_id = conn.scalar(
@@ -210,6 +212,9 @@ def commit_turn(
         return False
     ending = event_log.Ending(at, outcome) if ended else None
     event_log.append(conn, interaction_id, events, ending=ending)
+    turn_effects.apply(
+        conn, call_sid=call_sid, interaction_id=interaction_id, effects=effects, at=at
+    )
     return True
 
 
@@ -261,3 +266,43 @@ def append_events(conn: Connection, call_sid: str, events: Sequence[NewEvent]) -
         log.info("dropping %d event(s) for unknown call %s", len(events), call_sid)
         return 0
     return event_log.append(conn, interaction_id, events)
+
+
+def open_callback_call(
+    conn: Connection,
+    *,
+    call_sid: str,
+    callback_id: int,
+    state: Mapping[str, Any],
+    at: datetime,
+) -> CallRecord | None:
+    """Start the call row of our answered callback call, in the callback's interaction."""
+    existing = find(conn, call_sid)
+    if existing is not None:
+        return existing
+    request = conn.execute(
+        select(Callback.interaction_id, Callback.menu_checksum).where(Callback.id == callback_id)
+    ).first()
+    if request is None:
+        return None
+    interaction = conn.execute(
+        select(Interaction.menu_id).where(Interaction.id == request.interaction_id)
+    ).first()
+    record = CallRecord(
+        call_sid=call_sid,
+        interaction_id=request.interaction_id,
+        menu_id=str(state.get("menu_id") or (interaction.menu_id if interaction else "")),
+        menu_checksum=request.menu_checksum,
+        state=dict(state),
+        version=1,
+        last_response=None,
+        status=IN_PROGRESS,
+        ended=False,
+    )
+    _insert_call(conn, record, at)
+    conn.execute(
+        update(Interaction)
+        .where(Interaction.id == request.interaction_id, Interaction.call_sid.is_(None))
+        .values(call_sid=call_sid)
+    )
+    return record

@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     literal,
+    literal_column,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -43,6 +44,15 @@ CHANNELS: Final = frozenset({"voice", "chat", "callback"})
 DIRECTIONS: Final = frozenset({"inbound", "outbound"})
 ROLES: Final = frozenset({"admin", "supervisor", "agent"})
 MENU_STATUSES: Final = frozenset({"draft", "published"})
+AGENT_STATES: Final = frozenset({"available", "busy", "wrap_up", "offline"})
+CALLBACK_STATUSES: Final = frozenset(
+    {"pending", "dialing", "dialed", "failed", "unknown", "cancelled"}
+)
+# A request is open while it may still be dialled; at most one open request per phone.
+OPEN_CALLBACK_STATUSES: Final = ("pending", "dialing")
+CALLBACK_KINDS: Final = frozenset({"queued", "scheduled"})
+SMS_STATUSES: Final = frozenset({"none", "pending", "sent", "failed"})
+MEMBER_STATUSES: Final = frozenset({"waiting", "connecting", "connected", "left"})
 
 # Plain JSON on SQLite; JSONB on PostgreSQL (binary, indexable, no duplicate keys).
 JsonDocument: Final = JSON().with_variant(JSONB(), "postgresql")
@@ -185,6 +195,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+    # An agent's key acts for that agent (sets their own state); null for other roles.
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
 
 
 class MenuVersion(Base):
@@ -200,6 +212,124 @@ class MenuVersion(Base):
     status: Mapped[str] = mapped_column(String(16))
     author: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class Agent(Base):
+    """A person who takes calls: where to ring them, the queues they serve, their state.
+
+    ``state_since`` orders available agents (the longest idle is offered the next contact);
+    ``busy_with`` names the contact they were given (``call:<CallSid>`` or ``callback:<id>``).
+    """
+
+    __tablename__ = "agents"
+    __table_args__ = (
+        CheckConstraint(_one_of("state", AGENT_STATES), name="state"),
+        Index(None, "state", "state_since"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    # E.164 phone number, or ``client:<identity>`` for a browser softphone.
+    address: Mapped[str] = mapped_column(Text, unique=True)
+    queues: Mapped[list[str]] = mapped_column(JsonDocument)
+    state: Mapped[str] = mapped_column(String(16))
+    state_since: Mapped[datetime]
+    busy_with: Mapped[str | None] = mapped_column(Text)
+    call_sid: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AgentEvent(Base):
+    """One change of an agent's state, append-only (supervisors' views fold these)."""
+
+    __tablename__ = "agent_events"
+    __table_args__ = (Index(None, "agent_id", "at"),)
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    at: Mapped[datetime]
+    type: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]]
+
+
+class QueueMember(Base):
+    """A caller waiting in (or just leaving) a queue: the ACD's view of the line.
+
+    ``enqueued_at`` is the caller's place in line; a customer called back keeps the time of
+    their original request there.
+    """
+
+    __tablename__ = "queue_members"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", MEMBER_STATUSES), name="status"),
+        Index(None, "queue", "status", "enqueued_at"),
+    )
+
+    call_sid: Mapped[str] = mapped_column(Text, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"))
+    queue: Mapped[str] = mapped_column(Text)
+    node: Mapped[str] = mapped_column(Text)
+    enqueued_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    claimed_at: Mapped[datetime | None]
+    connected_at: Mapped[datetime | None]
+    left_at: Mapped[datetime | None]
+    result: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class Callback(Base):
+    """A callback request: the source of truth every instance's dialer claims rows from.
+
+    ``status`` moves pending → dialing → dialed | failed | unknown | cancelled (a failed
+    attempt with attempts left goes back to pending with a later ``due_at``).
+    ``original_enqueued_at`` is the caller's place in line, kept across attempts.
+    """
+
+    __tablename__ = "callbacks"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", CALLBACK_STATUSES), name="status"),
+        CheckConstraint(_one_of("kind", CALLBACK_KINDS), name="kind"),
+        CheckConstraint(_one_of("sms_status", SMS_STATUSES), name="sms_status"),
+        Index(None, "status", "due_at"),
+        # The confirmation outbox is looked at every second: find pending texts without a scan.
+        Index(None, "sms_status"),
+        Index(
+            "uq_callbacks_open_phone",
+            "phone",
+            unique=True,
+            sqlite_where=literal_column("status IN ('pending', 'dialing')"),
+            postgresql_where=literal_column("status IN ('pending', 'dialing')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16))
+    # The number the callback comes from: the one the customer dialled.
+    from_number: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    queue: Mapped[str] = mapped_column(Text)
+    menu_checksum: Mapped[str] = mapped_column(Text)
+    node: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(35))
+    status: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[datetime]
+    original_enqueued_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    claimed_by: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime | None]
+    call_sid: Mapped[str | None] = mapped_column(Text, unique=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    agent_call_sid: Mapped[str | None] = mapped_column(Text)
+    last_result: Mapped[str | None] = mapped_column(Text)
+    sms_status: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime]
 
 
 def instant(at: datetime) -> BindParameter[datetime]:

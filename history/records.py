@@ -119,3 +119,5 @@ class ApiKeyInfo:
     id: int
     name: str
     role: str
+    agent_id: int | None = None
+    """The agent an ``agent`` key acts for."""

@@ -9,8 +9,10 @@ from typing import Any, Final, Protocol
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from history import api_keys, live_calls, menu_versions, timeline
+from history import api_keys, callback_requests, live_calls, menu_versions, queue_line, timeline
+from history.callback_requests import CallbackInfo
 from history.db import Database, HistoryError, HistoryUnavailableError
+from history.queue_line import LinePosition
 from history.records import (
     ApiKeyInfo,
     CallRecord,
@@ -19,6 +21,7 @@ from history.records import (
     InteractionSummary,
     NewEvent,
 )
+from history.turn_effects import TurnEffect
 
 __all__ = [
     "ApiKeyInfo",
@@ -96,6 +99,7 @@ class HistoryStore(Protocol):
         ended: bool = False,
         outcome: str | None = None,
         at: datetime,
+        effects: tuple[TurnEffect, ...] = (),
     ) -> bool:
         """Write one turn of a call, if nobody else wrote the call since it was read.
 
@@ -109,12 +113,35 @@ class HistoryStore(Protocol):
             ended: The call is over: the row and the interaction get their end time.
             outcome: The interaction's outcome, if it has none yet (only with ``ended``).
             at: When the turn happened.
+            effects: What else the turn changes (queue line, callback requests), written in
+                the same transaction.
 
         Returns:
             True if written (the version is now ``expected_version + 1``); False if the row
             is at another version or the CallSid is unknown, and nothing was written.
 
         """
+        ...
+
+    async def open_callback_call(
+        self, *, call_sid: str, callback_id: int, state: Mapping[str, Any], at: datetime
+    ) -> CallRecord | None:
+        """Start the call row of our callback call ``call_sid`` in the callback's interaction.
+
+        Idempotent on ``call_sid``. Returns None for an unknown callback.
+        """
+        ...
+
+    async def open_callback_for(self, phone: str) -> CallbackInfo | None:
+        """The phone's open (pending or dialing) callback request, or None."""
+        ...
+
+    async def callback(self, callback_id: int) -> CallbackInfo | None:
+        """Callback request ``callback_id``, or None."""
+        ...
+
+    async def line_position(self, call_sid: str, now: datetime) -> LinePosition | None:
+        """Where a queued call stands in its line, or None when it is not waiting."""
         ...
 
     async def append_events(self, call_sid: str, events: Sequence[NewEvent]) -> int:
@@ -167,11 +194,16 @@ class HistoryStore(Protocol):
         """The interaction with its customer's phone and events by ``seq``; None if unknown."""
         ...
 
-    async def create_api_key(self, *, role: str, name: str, at: datetime) -> str:
+    async def create_api_key(
+        self, *, role: str, name: str, at: datetime, agent_id: int | None = None
+    ) -> str:
         """Create a key and return its token, the only time it is ever available.
 
+        ``agent_id`` makes an ``agent`` key act for that agent.
+
         Raises:
-            ValueError: ``role`` is not ``admin``, ``supervisor`` or ``agent``.
+            ValueError: ``role`` is not ``admin``, ``supervisor`` or ``agent``; or
+                ``agent_id`` with another role, or naming no agent.
 
         """
         ...
@@ -261,6 +293,7 @@ class SqlHistoryStore:
         ended: bool = False,
         outcome: str | None = None,
         at: datetime,
+        effects: tuple[TurnEffect, ...] = (),
     ) -> bool:
         """See :meth:`HistoryStore.commit_turn`."""
         return await self._db.write(
@@ -273,7 +306,37 @@ class SqlHistoryStore:
             ended=ended,
             outcome=outcome,
             at=at,
+            effects=effects,
         )
+
+    async def open_callback_call(
+        self, *, call_sid: str, callback_id: int, state: Mapping[str, Any], at: datetime
+    ) -> CallRecord | None:
+        """See :meth:`HistoryStore.open_callback_call`."""
+        return await self._db.write(
+            live_calls.open_callback_call,
+            call_sid=call_sid,
+            callback_id=callback_id,
+            state=state,
+            at=at,
+        )
+
+    async def open_callback_for(self, phone: str) -> CallbackInfo | None:
+        """See :meth:`HistoryStore.open_callback_for`."""
+        return await self._db.read(callback_requests.find_open, phone)
+
+    async def callback(self, callback_id: int) -> CallbackInfo | None:
+        """See :meth:`HistoryStore.callback`."""
+        return await self._db.read(callback_requests.find_by_id, callback_id)
+
+    async def line_position(self, call_sid: str, now: datetime) -> LinePosition | None:
+        """See :meth:`HistoryStore.line_position`."""
+        return await self._db.read(queue_line.position, call_sid, now)
+
+    @property
+    def database(self) -> Database:
+        """The transactions this store runs on (for the callbacks and agents packages)."""
+        return self._db
 
     async def append_events(self, call_sid: str, events: Sequence[NewEvent]) -> int:
         """See :meth:`HistoryStore.append_events`."""
@@ -310,9 +373,11 @@ class SqlHistoryStore:
         """See :meth:`HistoryStore.interaction_detail`."""
         return await self._db.read(timeline.interaction_detail, interaction_id)
 
-    async def create_api_key(self, *, role: str, name: str, at: datetime) -> str:
+    async def create_api_key(
+        self, *, role: str, name: str, at: datetime, agent_id: int | None = None
+    ) -> str:
         """See :meth:`HistoryStore.create_api_key`."""
-        return await self._db.write(api_keys.create, role=role, name=name, at=at)
+        return await self._db.write(api_keys.create, role=role, name=name, at=at, agent_id=agent_id)
 
     async def authenticate_api_key(self, token: str, at: datetime) -> ApiKeyInfo | None:
         """See :meth:`HistoryStore.authenticate_api_key`.

@@ -1,15 +1,18 @@
 """What the engine asks for: prompts, listening, routing, and facts worth recording.
 
 Two families share one vocabulary. *Call actions* (``Prompt``, ``Listen``, ``Transfer``,
-``Enqueue``, ``Hangup``) are rendered to the caller by telephony. *Record actions*
-(``NodeEntered``, ``ValueCollected``, ``InputRejected``, ``HoursChecked``, ``FellBack``,
-``Outcome``, ``ConfirmationAsked``, ``Confirmed``, ``KeypadFallback``) only go into the
-interaction history; renderers skip them.
+``Enqueue``, ``Hold``, ``Offer``, ``Leave``, ``ConnectAgent``, ``Hangup``) are rendered to the
+caller by telephony. *Record actions* (``NodeEntered``, ``ValueCollected``, ``InputRejected``,
+``HoursChecked``, ``FellBack``, ``Outcome``, ``ConfirmationAsked``, ``Confirmed``,
+``KeypadFallback``, ``QueueLeft``, ``ScheduleCallback``, ``CancelCallback``, ``SurveyAnswered``)
+go into the interaction history (the call service also carries out the queue and callback ones
+in the same transaction); renderers skip them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 # What a speech recognizer listening for a `Listen` may hear (its `grammar`).
@@ -66,9 +69,39 @@ class Transfer:
 
 @dataclass(frozen=True)
 class Enqueue:
-    """Put the caller into a named queue."""
+    """Put the caller into a named queue, at ``place`` in line (None: now, at the back)."""
 
     queue: str
+    turn: int
+    node: str = ""
+    place: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Hold audio for about ``seconds`` while the caller waits in a queue."""
+
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Offer:
+    """In a queue wait: the prompts before it may be answered with one key (``turn``'s wait)."""
+
+    turn: int
+    timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class Leave:
+    """Take the caller out of the queue; the queue's action then reports ``leave``."""
+
+
+@dataclass(frozen=True)
+class ConnectAgent:
+    """Bridge the caller into the agent's conference ``room``; ``turn`` identifies its end."""
+
+    room: str
     turn: int
 
 
@@ -159,7 +192,50 @@ class KeypadFallback:
     reason: str
 
 
-CallAction = Prompt | Listen | Transfer | Enqueue | Hangup
+@dataclass(frozen=True)
+class QueueLeft:
+    """The caller left the queue (``result`` as Twilio reports it, or ``callback``)."""
+
+    node: str
+    queue: str
+    result: str
+    waited_seconds: int
+
+
+@dataclass(frozen=True)
+class ScheduleCallback:
+    """Record a callback request: ``kind`` ``queued`` (keeps ``place`` in line) or ``scheduled``.
+
+    ``slot`` is how the time is said (for the SMS); ``due_at`` the first moment to dial.
+    """
+
+    kind: str
+    phone: str
+    queue: str
+    node: str
+    place: datetime
+    due_at: datetime
+    sms: bool
+    slot: str = ""
+
+
+@dataclass(frozen=True)
+class CancelCallback:
+    """Cancel the caller's open callback request."""
+
+    callback_id: int
+
+
+@dataclass(frozen=True)
+class SurveyAnswered:
+    """The caller rated the call ``rating`` out of ``scale`` at survey ``node``."""
+
+    node: str
+    rating: int
+    scale: int
+
+
+CallAction = Prompt | Listen | Transfer | Enqueue | Hold | Offer | Leave | ConnectAgent | Hangup
 RecordAction = (
     NodeEntered
     | ValueCollected
@@ -170,5 +246,9 @@ RecordAction = (
     | ConfirmationAsked
     | Confirmed
     | KeypadFallback
+    | QueueLeft
+    | ScheduleCallback
+    | CancelCallback
+    | SurveyAnswered
 )
 Action = CallAction | RecordAction

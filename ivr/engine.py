@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Final
 
 from config.menu import (
+    CallbackNode,
     CollectNode,
     GotoNode,
     HangupNode,
@@ -24,21 +25,25 @@ from config.menu import (
     MenuNode,
     QueueNode,
     SayNode,
+    SurveyNode,
     TransferNode,
 )
 from config.menu import Prompt as PromptText
 from ivr import actions as act
 from ivr import events as ev
+from ivr import offers, queueing
 from ivr.choice import Choice, digits_choice, heard_choice, keyed_option, pending_choice
 from ivr.confirmation import Answer, answered, ask, is_yes, thresholds
 from ivr.hours import is_open, local_time
-from ivr.listening import confirmation_listen, listening_node, question_listen
+from ivr.listening import confirmation_listen, question_listen
+from ivr.slots import offered_slots
 from ivr.state import (
     PHASE_ENDED,
     PHASE_LISTENING,
     PHASE_NEW,
     PHASE_QUEUED,
     PHASE_TRANSFERRING,
+    PHASE_WITH_AGENT,
     CallState,
 )
 
@@ -53,9 +58,6 @@ MAX_TURNS_PER_CALL: Final = 200
 
 # Twilio DialCallStatus values that mean the other party was reached.
 TRANSFER_CONNECTED: Final = frozenset({"completed", "answered"})
-
-# QueueResult values after which the caller is no longer on the line.
-QUEUE_CALLER_GONE: Final = frozenset({"bridged", "hangup", "redirected"})
 
 Step = tuple[CallState, tuple[act.Action, ...]]
 
@@ -92,7 +94,7 @@ def current_listen(menu: Menu, state: CallState) -> act.Listen | None:
     A media-stream session uses it to pick up a wait rendered by an earlier step; while a
     choice is being confirmed, the wait is for a yes or a no.
     """
-    node = listening_node(menu, state)
+    node = _waiting_at(menu, state)
     if node is None:
         return None
     if state.confirming is not None:
@@ -115,7 +117,7 @@ def _settled(state: CallState, actions: tuple[act.Action, ...]) -> CallState:
 def _dispatch(menu: Menu, state: CallState, event: ev.Event) -> Step:
     match event:
         case ev.CallStarted():
-            return _on_call_started(menu, state, event.at)
+            return _on_call_started(menu, state, event)
         case ev.DigitsEntered():
             return _on_digits(menu, state, event)
         case ev.SpeechRecognized():
@@ -127,21 +129,39 @@ def _dispatch(menu: Menu, state: CallState, event: ev.Event) -> Step:
         case ev.TransferEnded():
             return _on_transfer_ended(menu, state, event)
         case ev.QueueResult():
-            return _on_queue_result(menu, state, event)
+            return queueing.left(menu, state, event, _enter, _goodbye_with)
+        case ev.QueueWaited():
+            return queueing.waited(menu, state, event)
+        case ev.AgentReady():
+            return queueing.agent_ready(state, event)
+        case ev.AgentCallEnded():
+            return queueing.agent_call_ended(menu, state, event, _enter, _goodbye_with)
+        case ev.CallbackAnswered():
+            return queueing.callback_answered(menu, state, event)
         case ev.Failure():
             return _on_failure(menu, state, event)
         case ev.CallEnded():
             return _on_call_ended(state, event)
 
 
-def _on_call_started(menu: Menu, state: CallState, at: datetime) -> Step:
+def _on_call_started(menu: Menu, state: CallState, event: ev.CallStarted) -> Step:
     if state.phase != PHASE_NEW:
         return state, ()
-    return _enter(menu, state, menu.start, (), at)
+    state = replace(state, caller=event.caller, called=event.called)
+    if event.open_callback_id is not None:
+        return queueing.start_with_open_callback(menu, state, event, _enter)
+    return _enter(menu, state, menu.start, (), event.at)
+
+
+def _waiting_at(menu: Menu, state: CallState) -> InputNode | None:
+    """The input node the call waits at (the menu's, adapted or generated), or None."""
+    return offers.input_node(menu, state) if state.phase == PHASE_LISTENING else None
 
 
 def _on_digits(menu: Menu, state: CallState, event: ev.DigitsEntered) -> Step:
-    node = listening_node(menu, state)
+    if state.phase == PHASE_QUEUED:
+        return queueing.key_pressed(menu, state, event)
+    node = _waiting_at(menu, state)
     if node is None:
         return state, ()
     if state.confirming is not None:
@@ -156,7 +176,7 @@ def _on_digits(menu: Menu, state: CallState, event: ev.DigitsEntered) -> Step:
 
 
 def _on_speech(menu: Menu, state: CallState, event: ev.SpeechRecognized) -> Step:
-    node = listening_node(menu, state)
+    node = _waiting_at(menu, state)
     if node is None:
         return state, ()
     if state.confirming is not None:
@@ -171,7 +191,7 @@ def _on_speech(menu: Menu, state: CallState, event: ev.SpeechRecognized) -> Step
 
 
 def _on_no_input(menu: Menu, state: CallState, event: ev.NoInput) -> Step:
-    node = listening_node(menu, state)
+    node = _waiting_at(menu, state)
     if node is None:
         return state, ()
     if state.confirming is not None:
@@ -192,13 +212,13 @@ def _on_confirmation(
 
 def _on_speech_unavailable(menu: Menu, state: CallState, event: ev.SpeechUnavailable) -> Step:
     """Ask the node again for the keypad only; the caller spent no attempt."""
-    node = listening_node(menu, state)
+    node = _waiting_at(menu, state)
     if node is None:
         return state, ()
     state = replace(state, confirming=None, turn=state.turn + 1)
     return state, (
         act.KeypadFallback(node.id, event.reason),
-        _prompt(node.prompt, state),
+        *offers.question(menu, node, state, event.at),
         question_listen(node, state, speech=False),
     )
 
@@ -213,24 +233,6 @@ def _on_transfer_ended(menu: Menu, state: CallState, event: ev.TransferEnded) ->
     failed = act.FellBack(node.id, node.next, f"transfer {event.status}")
     sorry = _message(menu, state, "transfer_failed")
     return _enter(menu, state, node.next, (failed, sorry), event.at)
-
-
-def _on_queue_result(menu: Menu, state: CallState, event: ev.QueueResult) -> Step:
-    node = menu.nodes.get(state.node)
-    if state.phase != PHASE_QUEUED or not isinstance(node, QueueNode):
-        return state, ()
-    if event.result in QUEUE_CALLER_GONE:
-        outcome = "answered" if event.result == "bridged" else "abandoned"
-        ended = replace(state, phase=PHASE_ENDED)
-        return ended, (
-            act.Outcome(outcome, f"{event.result} after {event.queue_seconds}s"),
-            act.Hangup(),
-        )
-    sorry = _message(menu, state, "queue_unavailable")
-    fell = act.FellBack(node.id, node.next, f"queue {event.result}")
-    if node.next is None:
-        return _goodbye(menu, state, (fell, sorry), outcome="failed")
-    return _enter(menu, state, node.next, (fell, sorry), event.at)
 
 
 def _on_failure(menu: Menu, state: CallState, event: ev.Failure) -> Step:
@@ -249,6 +251,9 @@ def _on_call_ended(state: CallState, event: ev.CallEnded) -> Step:
     ended = replace(state, phase=PHASE_ENDED)
     if state.phase in (PHASE_NEW, PHASE_LISTENING):
         return ended, (act.Outcome("abandoned", f"{event.status} at {state.node}"),)
+    if state.phase == PHASE_WITH_AGENT:
+        # The customer hung up on the agent: no AgentCallEnded comes to say they were served.
+        return ended, (act.Outcome("answered", f"{event.status} with an agent"),)
     return ended, ()
 
 
@@ -285,7 +290,7 @@ def _reject(
     )
     state = replace(state, attempts=attempt)
     state, listen = _listen(node, state)
-    return state, (rejected, hint, _prompt(node.prompt, state), listen)
+    return state, (rejected, hint, *offers.question(menu, node, state, at), listen)
 
 
 def _enter(
@@ -299,6 +304,10 @@ def _enter(
     out: list[act.Action] = list(before)
     state = replace(state, confirming=None)
     for _ in range(MAX_AUTOMATIC_HOPS):
+        if node_id.startswith(offers.FLOW) and node_id != offers.OPEN_CALLBACK:
+            return queueing.target(menu, state, node_id, tuple(out), at, _enter)
+        if offers.FLOW in node_id:
+            return _ask(menu, replace(state, node=node_id, attempts=0), out, at)
         node = menu.node(node_id)
         out.append(act.NodeEntered(node.id, _type_name(node)))
         state = replace(state, node=node.id, attempts=0)
@@ -310,19 +319,43 @@ def _enter(
                 node_id = node.next
             case HoursNode():
                 node_id = _branch_on_hours(menu, node, state, out, at)
-            case MenuNode() | CollectNode():
-                out.append(_prompt(node.prompt, state))
-                state, listen = _listen(node, state)
-                return state, (*out, listen)
+            case MenuNode() | CollectNode() | SurveyNode():
+                return _ask(menu, state, out, at)
+            case CallbackNode():
+                slots = _slots(menu, node, state, at)
+                if slots:
+                    return _ask(menu, replace(state, offer=slots), out, at)
+                out.append(_message(menu, state, "callback_no_slots"))
+                node_id = node.next
             case TransferNode():
                 return _transfer(node, state, out)
             case QueueNode():
-                return _queue(node, state, out)
+                return queueing.enqueue(node, state, out, at)
             case HangupNode():
                 return _hang_up(node, state, out)
     return _goodbye(
         menu, state, (*out, act.FellBack(node_id, None, "too many hops")), outcome="failed"
     )
+
+
+def _ask(menu: Menu, state: CallState, out: list[act.Action], at: datetime) -> Step:
+    """Ask the question of the input node the state is at and wait for the answer."""
+    node = offers.input_node(menu, replace(state, phase=PHASE_LISTENING))
+    if node is None:
+        raise ValueError(f"node {state.node!r} takes no input")
+    if offers.FLOW in node.id:
+        out.append(act.NodeEntered(node.id, "question"))
+    out.extend(offers.question(menu, node, state, at))
+    state, listen = _listen(node, state)
+    return state, (*out, listen)
+
+
+def _slots(menu: Menu, node: CallbackNode, state: CallState, at: datetime) -> tuple[str, ...]:
+    """The slots a callback node offers now (none for a caller who cannot be called back)."""
+    if not offers.E164.fullmatch(state.caller):
+        return ()
+    schedule = menu.schedules[node.schedule]
+    return tuple(start.isoformat() for start in offered_slots(node, schedule, at))
 
 
 def _branch_on_hours(
@@ -353,18 +386,17 @@ def _transfer(node: TransferNode, state: CallState, out: list[act.Action]) -> St
     return state, (*out, act.Transfer(node.number, node.timeout, state.turn))
 
 
-def _queue(node: QueueNode, state: CallState, out: list[act.Action]) -> Step:
-    if node.prompt is not None:
-        out.append(_prompt(node.prompt, state))
-    state = replace(state, phase=PHASE_QUEUED, turn=state.turn + 1)
-    return state, (*out, act.Enqueue(node.queue, state.turn))
-
-
 def _hang_up(node: HangupNode, state: CallState, out: list[act.Action]) -> Step:
     if node.prompt is not None:
         out.append(_prompt(node.prompt, state))
     out.append(act.Outcome("completed", node.id))
     return replace(state, phase=PHASE_ENDED), (*out, act.Hangup())
+
+
+def _goodbye_with(
+    menu: Menu, state: CallState, before: tuple[act.Action, ...], outcome: str
+) -> Step:
+    return _goodbye(menu, state, before, outcome=outcome)
 
 
 def _goodbye(menu: Menu, state: CallState, before: tuple[act.Action, ...], *, outcome: str) -> Step:

@@ -8,11 +8,17 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class CallStarted:
-    """A new inbound call reached the menu."""
+    """A new inbound call reached the menu.
+
+    ``open_callback_id`` and ``open_callback_due`` name a callback the caller already asked
+    for and that is still to be made: they are asked whether to keep it.
+    """
 
     at: datetime
     caller: str
     called: str
+    open_callback_id: int | None = None
+    open_callback_due: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,49 @@ class QueueResult:
 
 
 @dataclass(frozen=True)
+class QueueWaited:
+    """A queued caller's hold document ended (Twilio asks the waitUrl again): what to play next.
+
+    ``position`` is the caller's place in line (1 is next) and ``expected_minutes`` the
+    expected wait, each None when unknown.
+    """
+
+    at: datetime
+    waited_seconds: int
+    position: int | None = None
+    expected_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class AgentReady:
+    """An agent answered: the waiting caller was taken out of the queue to join ``room``."""
+
+    at: datetime
+    room: str
+
+
+@dataclass(frozen=True)
+class AgentCallEnded:
+    """The caller's conversation with an agent ended (the agent hung up)."""
+
+    at: datetime
+    duration_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class CallbackAnswered:
+    """The customer answered our callback call.
+
+    Agent-first, an agent already waits in ``room``; customer-first (``room`` None) the
+    customer waits in line at ``place``, their original place.
+    """
+
+    at: datetime
+    room: str | None
+    place: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Failure:
     """Something failed while handling the call; the engine apologises and routes on."""
 
@@ -106,6 +155,10 @@ Event = (
     | SpeechUnavailable
     | TransferEnded
     | QueueResult
+    | QueueWaited
+    | AgentReady
+    | AgentCallEnded
+    | CallbackAnswered
     | Failure
     | CallEnded
 )

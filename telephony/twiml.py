@@ -50,6 +50,18 @@ class WebhookUrls:
         """Action URL of an Enqueue (caller left the queue)."""
         return self._url("/twilio/queue", turn)
 
+    def queue_wait(self, turn: int) -> str:
+        """The ``waitUrl`` of an Enqueue (the next hold document)."""
+        return self._url("/twilio/queue/wait", turn)
+
+    def agent_ended(self, turn: int) -> str:
+        """Action URL of the Dial into an agent's conference (the conversation ended)."""
+        return self._url("/twilio/agent-ended", turn)
+
+    def hold_audio(self, seconds: int) -> str:
+        """Hold audio of about ``seconds`` (generated, no music anyone owns)."""
+        return f"{self.public_url}/prompts/hold/{seconds}.wav"
+
     def stream_ended(self, turn: int) -> str:
         """Action URL of a Connect (the media stream closed)."""
         return self._url("/twilio/stream-ended", turn)
@@ -110,12 +122,76 @@ def render(
             case act.Enqueue():
                 _play(response, pending, prompt_url)
                 pending = []
-                response.enqueue(action.queue, action=urls.queue(action.turn), method="POST")
+                response.enqueue(
+                    action.queue,
+                    action=urls.queue(action.turn),
+                    method="POST",
+                    wait_url=urls.queue_wait(action.turn),
+                    wait_url_method="POST",
+                )
+            case act.Offer():
+                gather = response.gather(
+                    input="dtmf",
+                    num_digits=1,
+                    action=urls.gather(action.turn),
+                    method="POST",
+                    timeout=action.timeout_seconds,
+                    action_on_empty_result=False,
+                )
+                _play(gather, pending, prompt_url)
+                pending = []
+            case act.Hold():
+                _play(response, pending, prompt_url)
+                pending = []
+                response.play(urls.hold_audio(action.seconds))
+            case act.Leave():
+                _play(response, pending, prompt_url)
+                pending = []
+                response.leave()
+            case act.ConnectAgent():
+                _play(response, pending, prompt_url)
+                pending = []
+                dial = response.dial(action=urls.agent_ended(action.turn), method="POST")
+                # Either side hanging up ends the room; the caller's Dial action then goes on
+                # (to a survey), the agent's call simply ends.
+                dial.conference(
+                    action.room,
+                    beep=False,
+                    start_conference_on_enter=True,
+                    end_conference_on_exit=True,
+                )
             case act.Hangup():
                 _play(response, pending, prompt_url)
                 pending = []
                 response.hangup()
     _play(response, pending, prompt_url)
+    return str(response)
+
+
+def agent_leg(prompt_urls: Sequence[str], room: str | None, hold_url: str) -> str:
+    """TwiML for an agent who answered: a whisper, then the contact's room (or goodbye).
+
+    Args:
+        prompt_urls: What the agent hears first (who is coming).
+        room: The conference the contact joins; None when the contact is gone.
+        hold_url: Audio the agent hears until the contact arrives.
+
+    """
+    response = VoiceResponse()
+    for url in prompt_urls:
+        response.play(url)
+    if room is None:
+        response.hangup()
+        return str(response)
+    dial = response.dial()
+    dial.conference(
+        room,
+        beep=False,
+        start_conference_on_enter=True,
+        end_conference_on_exit=True,
+        wait_url=hold_url,
+        wait_method="GET",
+    )
     return str(response)
 
 

@@ -77,6 +77,16 @@ def queue_result(form: Mapping[str, str], at: datetime) -> ev.QueueResult:
     )
 
 
+def queue_time(form: Mapping[str, str]) -> int:
+    """Seconds the caller has waited in the queue (an Enqueue waitUrl's ``QueueTime``)."""
+    return _int(form.get("QueueTime"))
+
+
+def agent_call_ended(form: Mapping[str, str], at: datetime) -> ev.AgentCallEnded:
+    """The Dial into an agent's conference ended: how long the caller was in it."""
+    return ev.AgentCallEnded(at=at, duration_seconds=_int(form.get("DialCallDuration")))
+
+
 def status_report(form: Mapping[str, str]) -> StatusReport | None:
     """A status callback, or None when it names no call or status."""
     call_sid = form.get("CallSid", "")

@@ -11,6 +11,8 @@ from aiohttp import web
 from web.keys import CLOCK, STORE
 
 ROLE: Final = web.RequestKey("api_role", str)
+AGENT: Final[web.RequestKey[int | None]] = web.RequestKey("api_agent")
+"""The agent an ``agent`` key acts for (None for other keys)."""
 READ_HISTORY: Final = frozenset({"admin", "supervisor"})
 E164: Final = re.compile(r"^\+?[1-9]\d{6,14}$")
 
@@ -33,6 +35,7 @@ async def api_key_auth(request: web.Request, handler: Handler) -> web.StreamResp
             headers={"WWW-Authenticate": 'Bearer realm="voicedesk"'},
         )
     request[ROLE] = key.role
+    request[AGENT] = key.agent_id
     return await handler(request)
 
 

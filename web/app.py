@@ -18,7 +18,7 @@ from history.store import SqlHistoryStore
 from speech.admission import SpeechAdmission
 from speech.listening import SpeechEngine
 from speech.synthesis import PromptSynthesizer, Synthesizer
-from web import api, health, media, prompts, twilio_routes
+from web import agents_api, api, contacts, health, media, prompts, twilio_routes
 from web.keys import (
     ADMISSION,
     CALLS,
@@ -63,11 +63,14 @@ def create_app(
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_speech)
     app.cleanup_ctx.append(_menus_and_calls)
+    app.cleanup_ctx.append(contacts.contacts)
     app.add_routes(health.routes())
     app.add_routes(prompts.routes())
     app.add_routes(twilio_routes.routes())
     app.add_routes(media.routes())
+    app.add_routes(contacts.routes())
     app.add_routes(api.routes())
+    app.add_routes(agents_api.routes())
     return app
 
 
@@ -127,5 +130,7 @@ async def _menus_and_calls(app: web.Application) -> AsyncIterator[None]:
         rendered,
     )
     app[MENUS] = menus
-    app[CALLS] = CallService(app[STORE], menus, app[CLOCK])
+    app[CALLS] = CallService(
+        app[STORE], menus, app[CLOCK], callback_attempts=settings.callback_max_attempts
+    )
     yield

@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"database migrated: {_safe_url(settings.database_url)}")
             return 0
         case "create-api-key":
-            token = asyncio.run(_create_api_key(settings, args.role, args.name))
+            token = asyncio.run(_create_api_key(settings, args.role, args.name, args.agent))
             print(token)
             return 0
         case "call":
@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     key = sub.add_parser("create-api-key", help="create an API key; prints the token once")
     key.add_argument("--role", choices=ROLES, required=True)
     key.add_argument("--name", default="", help="who or what the key is for")
+    key.add_argument("--agent", type=int, help="with --role agent: the agent id it acts for")
     call = sub.add_parser("call", help="place a simulated call against a running server")
     simulator_cli.add_call_arguments(call)
     return parser
@@ -99,13 +100,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _create_api_key(settings: Settings, role: str, name: str) -> str:
+async def _create_api_key(settings: Settings, role: str, name: str, agent: int | None) -> str:
     if settings.database_url.startswith("sqlite"):
         await upgrade(settings.database_url)
     engine = create_engine(settings.database_url)
     store = SqlHistoryStore(engine)
     try:
-        return await store.create_api_key(role=role, name=name or role, at=utc_now())
+        return await store.create_api_key(
+            role=role, name=name or role, at=utc_now(), agent_id=agent
+        )
     finally:
         await store.close()
         await engine.dispose()

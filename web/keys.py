@@ -6,6 +6,8 @@ from typing import Final
 
 from aiohttp import web
 
+from agents.acd import Acd
+from callbacks.dialer import CallbackDialer
 from calls.menus import MenuRegistry
 from calls.service import CallService, Clock
 from config.settings import Settings
@@ -24,3 +26,5 @@ VOICE: Final = web.AppKey("voice", VoiceRenderer)
 CLOCK: Final[web.AppKey[Clock]] = web.AppKey("clock")
 SPEECH: Final = web.AppKey("speech", SpeechEngine)
 ADMISSION: Final = web.AppKey("admission", SpeechAdmission)
+ACD: Final = web.AppKey("acd", Acd)
+DIALER: Final = web.AppKey("dialer", CallbackDialer)

@@ -1,12 +1,14 @@
-"""``GET /prompts/<key>.wav``: synthesized prompts, 8 kHz μ-law WAV, immutable by content hash."""
+"""``GET /prompts/…``: synthesized prompts (immutable by content hash) and hold audio, μ-law."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final
 from urllib.parse import quote
 
 from aiohttp import web
 
+from speech import hold
 from telephony.twiml import PROMPT_TEXT_HEADER
 from web.keys import SYNTHESIZER
 
@@ -35,6 +37,23 @@ async def prompt_audio(request: web.Request) -> web.Response:
     return web.Response(body=audio, content_type="audio/wav", headers=headers)
 
 
+async def hold_audio(request: web.Request) -> web.Response:
+    """Serve generated hold audio of the asked length (1 to 600 s); 404 outside that."""
+    seconds = int(request.match_info["seconds"])
+    if not 1 <= seconds <= hold.MAX_SECONDS:
+        raise web.HTTPNotFound(text="no such hold audio")
+    # Generating takes a few milliseconds of numpy the first time; cached after that.
+    audio = await asyncio.to_thread(hold.hold_wav, seconds)
+    return web.Response(
+        body=audio,
+        content_type="audio/wav",
+        headers={"Cache-Control": CACHE_CONTROL, PROMPT_TEXT_HEADER: quote("(hold audio)")},
+    )
+
+
 def routes() -> list[web.RouteDef]:
-    """The prompt route."""
-    return [web.get(r"/prompts/{key:[0-9a-f]{64}}.wav", prompt_audio)]
+    """The prompt routes."""
+    return [
+        web.get(r"/prompts/{key:[0-9a-f]{64}}.wav", prompt_audio),
+        web.get(r"/prompts/hold/{seconds:[0-9]{1,4}}.wav", hold_audio),
+    ]

@@ -7,6 +7,8 @@ apology and fallback route; if even that fails, by a static apology that needs n
 from __future__ import annotations
 
 import logging
+import math
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Final
@@ -14,10 +16,11 @@ from typing import Final
 from aiohttp import web
 
 from calls.service import CallService, Renderer
+from history.db import HistoryUnavailableError
 from ivr import events as ev
 from telephony import webhooks
 from telephony.signature import is_signed_by_twilio, public_request_url
-from web.keys import CALLS, MENUS, SETTINGS, VOICE
+from web.keys import CALLS, MENUS, SETTINGS, STORE, VOICE
 from web.voice import CallRenderer
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,8 @@ TWILIO_PREFIX: Final = "/twilio/"
 MEDIA_STREAM_PATH: Final = "/twilio/media"
 """The media websocket is admitted by the signed token in its ``start`` message instead."""
 FORM: Final = web.RequestKey("twilio_form", dict[str, str])
+ROOM: Final = re.compile(r"vd-[A-Za-z0-9-]{1,64}")
+"""Conference rooms the ACD names (``vd-<CallSid>``, ``vd-cb<id>-<attempt>``)."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -52,9 +57,9 @@ async def voice(request: web.Request) -> web.Response:
     form = request[FORM]
     identity = webhooks.call_identity(form)
     if identity is None:
-        return await _static_apology(request, "incoming call without CallSid/From")
+        return await static_apology(request, "incoming call without CallSid/From")
     calls = request.app[CALLS]
-    return await _answer(
+    return await answer_with(
         request,
         identity.call_sid,
         lambda render: calls.start(identity.call_sid, identity.caller, identity.called, render),
@@ -79,6 +84,36 @@ async def dial(request: web.Request) -> web.Response:
 async def queue(request: web.Request) -> web.Response:
     """Enqueue action: the caller left the queue (QueueResult)."""
     return await _advance(request, webhooks.queue_result)
+
+
+async def queue_wait(request: web.Request) -> web.Response:
+    """``waitUrl`` of an Enqueue: the next hold document (position, expected wait, offer)."""
+    form = request[FORM]
+    store = request.app[STORE]
+    now = request.app[CALLS].clock()
+    try:
+        line = await store.line_position(form.get("CallSid", ""), now)
+    except HistoryUnavailableError:
+        line = None  # the announcement says "please hold" rather than nothing at all
+    minutes = None
+    if line is not None and line.expected_seconds is not None:
+        minutes = math.ceil(line.expected_seconds / 60)
+    waited = webhooks.queue_time(form)
+    position = None if line is None else line.position
+    return await _advance(request, lambda _form, at: ev.QueueWaited(at, waited, position, minutes))
+
+
+async def queue_connect(request: web.Request) -> web.Response:
+    """Where an agent's answer sends a waiting caller (Queue Members REST): the agent's room."""
+    room = request.query.get("room", "")
+    if not ROOM.fullmatch(room):
+        return await static_apology(request, f"queue connect with a bad room {room!r}")
+    return await _advance(request, lambda _form, at: ev.AgentReady(at, room))
+
+
+async def agent_ended(request: web.Request) -> web.Response:
+    """Action of the caller's Dial into the agent's room: the conversation is over."""
+    return await _advance(request, webhooks.agent_call_ended)
 
 
 async def stream_ended(request: web.Request) -> web.Response:
@@ -123,6 +158,9 @@ def routes() -> list[web.RouteDef]:
         web.post("/twilio/no-input", no_input),
         web.post("/twilio/dial", dial),
         web.post("/twilio/queue", queue),
+        web.post("/twilio/queue/wait", queue_wait),
+        web.post("/twilio/queue/connect", queue_connect),
+        web.post("/twilio/agent-ended", agent_ended),
         web.post("/twilio/stream-ended", stream_ended),
         web.post("/twilio/status", status),
     ]
@@ -135,18 +173,19 @@ async def _advance(request: web.Request, parse: EventParser) -> web.Response:
     form = request[FORM]
     call_sid = form.get("CallSid", "")
     if not call_sid:
-        return await _static_apology(request, "webhook without CallSid")
+        return await static_apology(request, "webhook without CallSid")
     calls = request.app[CALLS]
     turn = webhooks.turn_of(request.query)
     event = parse(form, calls.clock())
-    return await _answer(
+    return await answer_with(
         request, call_sid, lambda render: calls.advance(call_sid, event, turn, render)
     )
 
 
-async def _answer(
+async def answer_with(
     request: web.Request, call_sid: str, turn: Callable[[Renderer], Awaitable[str]]
 ) -> web.Response:
+    """Run one turn of ``call_sid`` and answer its TwiML; on failure, apologise and route on."""
     calls: CallService = request.app[CALLS]
     render = request.app[VOICE].for_call(call_sid)
     try:
@@ -156,12 +195,12 @@ async def _answer(
         reason = f"{type(err).__name__} in {request.path}"
     else:
         await _note_keypad_fallback(calls, call_sid, render)
-        return _twiml(body)
+        return twiml_response(body)
     try:
-        return _twiml(await calls.fail(call_sid, reason, render))
+        return twiml_response(await calls.fail(call_sid, reason, render))
     except Exception:  # the call cannot even be routed: apologise without the database
         log.exception("call %s: could not route to fallback", call_sid)
-        return await _static_apology(request, reason)
+        return await static_apology(request, reason)
 
 
 async def _note_keypad_fallback(calls: CallService, call_sid: str, render: CallRenderer) -> None:
@@ -179,13 +218,14 @@ async def _note_keypad_fallback(calls: CallService, call_sid: str, render: CallR
         log.exception("call %s: could not record the keypad fallback", call_sid)
 
 
-async def _static_apology(request: web.Request, reason: str) -> web.Response:
+async def static_apology(request: web.Request, reason: str) -> web.Response:
+    """The last-resort apology, which needs no database."""
     log.warning("answering static apology: %s", reason)
     try:
         menu = request.app[MENUS].published
     except LookupError:
         menu = None
-    return _twiml(await request.app[VOICE].apology(menu))
+    return twiml_response(await request.app[VOICE].apology(menu))
 
 
 async def _form(request: web.Request) -> dict[str, str]:
@@ -195,5 +235,6 @@ async def _form(request: web.Request) -> dict[str, str]:
     return {k: v for k, v in posted.items() if isinstance(v, str)}
 
 
-def _twiml(body: str) -> web.Response:
+def twiml_response(body: str) -> web.Response:
+    """``body`` as a TwiML response."""
     return web.Response(text=body, content_type=TWIML, charset="utf-8")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from config.menu import INPUT_SPEECH, Menu, MenuNode, Node, Prompt, QueueNode
-from config.messages import CHOICE_PLACEHOLDER, MessageKey
+from config.messages import CHOICE_PLACEHOLDER, MessageKey, is_spoken, placeholders
 from ivr import actions as act
 from ivr.choice import option_choice
 from ivr.confirmation import READ_BACK_DIGITS, template_parts
@@ -17,6 +18,9 @@ from telephony import stream_token, twiml
 from telephony.twiml import StreamAdmission, WebhookUrls
 
 Clock = Callable[[], datetime]
+
+# Hold audio an agent hears while the customer is rung (repeated by Twilio's conference).
+AGENT_HOLD_SECONDS: Final = 30
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,12 @@ class VoiceRenderer:
         token = stream_token.issue(self._signing.secret, grant, self._signing.clock())
         return AdmissionDecision(StreamAdmission({stream_token.TOKEN_PARAMETER: token}), None)
 
+    async def agent_leg(self, text: str, language: str, room: str | None) -> str:
+        """TwiML for an agent who answered: ``text`` as a whisper, then the room (or goodbye)."""
+        key = await self._synthesizer.render(text, language)
+        hold = self._urls.hold_audio(AGENT_HOLD_SECONDS)
+        return twiml.agent_leg([self.prompt_url(key)], room, hold)
+
     async def apology(self, menu: Menu | None) -> str:
         """Last-resort TwiML: the menu's apology, then its fallback queue or a hang-up."""
         if menu is None:
@@ -166,7 +176,7 @@ def menu_prompts(menu: Menu) -> Iterator[tuple[str, str]]:
         for prompt in _node_prompts(node):
             yield from ((text, lang) for lang, text in prompt.items())
     for key, message in menu.messages.items():
-        if key != MessageKey.CONFIRM:
+        if _fixed_and_spoken(key):
             yield from ((text, lang) for lang, text in message.items() if lang in menu.languages)
     yield from _confirmations(menu)
 
@@ -184,8 +194,17 @@ def _confirmations(menu: Menu) -> Iterator[tuple[str, str]]:
         yield from ((word, language) for word in READ_BACK_DIGITS.get(language, {}).values())
 
 
+def _fixed_and_spoken(key: str) -> bool:
+    """Whether a message is said as written: spoken, and with nothing filled in at the time."""
+    try:
+        message = MessageKey(key)
+    except ValueError:
+        return True
+    return is_spoken(message) and not placeholders(message)
+
+
 def _node_prompts(node: Node) -> Iterator[Prompt]:
-    for name in ("prompt", "no_input_prompt", "no_match_prompt"):
+    for name in ("prompt", "no_input_prompt", "no_match_prompt", "thanks"):
         prompt = getattr(node, name, None)
         if prompt is not None:
             yield prompt

@@ -1,6 +1,16 @@
 """The offline simulator: plays Twilio's part against a running voicedesk."""
 
 from telephony.simulator.caller import place_call
+from telephony.simulator.network import Network
+from telephony.simulator.phones import Phone, PhoneBook, RestFault
+from telephony.simulator.rest_api import RestStandIn
+from telephony.simulator.rest_record import (
+    PlacedCall,
+    RecordedRequest,
+    SentCallback,
+    SentMessage,
+    StandInRecord,
+)
 from telephony.simulator.scenario import CallerConfig
 from telephony.simulator.transcript import (
     CallerSpoke,
@@ -45,13 +55,23 @@ __all__ = [
     "InputProvider",
     "InputRequest",
     "MarkEchoed",
+    "Network",
     "Noted",
     "Paused",
+    "Phone",
+    "PhoneBook",
+    "PlacedCall",
     "PlaybackCleared",
+    "RecordedRequest",
     "Rejected",
     "Requested",
+    "RestFault",
+    "RestStandIn",
     "SeenDocument",
+    "SentCallback",
+    "SentMessage",
     "SimulationError",
+    "StandInRecord",
     "Step",
     "StreamClosed",
     "StreamHeard",

@@ -2,28 +2,24 @@
 
 Behaviour, per Twilio's TwiML voice reference:
 
-- ``<Gather>``: nested prompts play, then the caller answers with the next script entry (or
-  the input provider). The finish key ends it and is stripped from ``Digits``; reaching
-  ``numDigits`` ends it at once. Silence requests nothing and the call goes on with the verb
-  after ``</Gather>``, unless ``actionOnEmptyResult="true"``. Pressing only the finish key
-  counts as input and is submitted with empty ``Digits``. A script that runs out at a
-  Gather means the caller hangs up.
-- ``<Dial>`` without ``action``: "the original caller is still on the line", so the call goes
-  on with the next verb (the document's end hangs up); with ``action``, its answer goes on.
-- ``<Enqueue>``: the caller waits ``queue_seconds`` (``waitUrl`` documents are run and
-  re-requested meanwhile), then the scenario's ``queue_result`` happens, unless the wait
-  document ends it first (``<Leave>``, ``<Hangup>``). The answer to the ``action`` request
-  after a hang-up is checked, then ignored: the call is over.
+- ``<Gather>``: see ``telephony.simulator.gather``; the caller answers with the next script
+  entry (or the input provider's answer).
+- ``<Dial>``: see ``telephony.simulator.dial`` (a ``<Conference>`` on the simulated network
+  meets other legs in real time; anything else ends as the scenario says).
+- ``<Enqueue>``: see ``telephony.simulator.queue_wait``.
 - ``<Reject>`` as the call's first verb leaves it unanswered (status busy or no-answer).
 - ``<Connect><Stream>``: a real websocket in real time (``telephony.simulator.stream``).
-- Script entries that speak (``say:``, ``play:``) at a ``<Gather>``: Twilio hears no keys, so
-  the caller counts as silent (noted in the transcript).
 - Time is simulated: Pause lengths, Gather timeouts, queue waits are added up, never slept;
-  only a media stream runs in real time, as audio must.
+  a media stream runs in real time, as audio must, and so do waits for other calls (queue,
+  conference) when ``time_scale`` is set.
+- On a :class:`~telephony.simulator.network.Network` the call is reachable over the REST
+  stand-in: a redirect (``Url``) or ``Status=completed`` is taken before the next verb, or at
+  once while the call waits in real time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -32,17 +28,16 @@ from urllib.parse import urljoin
 
 import aiohttp
 
+from telephony.simulator.dial import dial
 from telephony.simulator.flow import End, GoTo, Transition
-from telephony.simulator.keypad import press_keys
+from telephony.simulator.gather import gather
+from telephony.simulator.live_call import Command, HangUpNow, LiveCall
+from telephony.simulator.network import Network
 from telephony.simulator.queue_wait import enqueue
-from telephony.simulator.scenario import CallerConfig, new_sid
-from telephony.simulator.script import Keys, PlayAudio, Say, describe_entry, parse_entry
+from telephony.simulator.scenario import CallerConfig
 from telephony.simulator.stream import connect
 from telephony.simulator.transcript import (
     CallTranscript,
-    Dialed,
-    Gathered,
-    GatherPrompt,
     Heard,
     HungUp,
     InputProvider,
@@ -66,10 +61,8 @@ SAY_CHARS_PER_SECOND: Final = 12.5
 DTMF_TONE_SECONDS: Final = 0.5
 """Simulated length of one ``<Play digits>`` key; Twilio documents ``w`` as a 0.5 s wait."""
 
-GATHER_TIMEOUT_DEFAULT: Final = 5
-DIAL_TIMEOUT_DEFAULT: Final = 30
 RECORD_TIMEOUT_DEFAULT: Final = 5
-"""Seconds: Twilio's documented defaults for these attributes."""
+"""Seconds: Twilio's documented default ``<Record timeout>``."""
 
 
 async def place_call(
@@ -79,6 +72,7 @@ async def place_call(
     on_step: StepListener | None = None,
     session: aiohttp.ClientSession | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    network: Network | None = None,
 ) -> CallTranscript:
     """Place one simulated inbound call against a running voicedesk server.
 
@@ -88,6 +82,8 @@ async def place_call(
         on_step: Called with each step as it happens (live output).
         session: The HTTP session to use; a private one is opened when omitted.
         clock: Wall-clock time the call starts at (the status callback's ``Timestamp``).
+        network: Make the call reachable over the REST stand-in sharing this network (its
+            queue waits become queue members, its conferences meet the stand-in's phones).
 
     Returns:
         The transcript of the call.
@@ -105,10 +101,58 @@ async def place_call(
                 on_step=on_step,
                 session=own_session,
                 clock=clock,
+                network=network,
             )
-    call = _Call(config, session, input_provider, on_step)
+    live = None
+    if network is not None:
+        live = network.add_call(
+            config.call_sid, to=config.called, from_=config.caller, direction="inbound"
+        )
+    call = _Call(config, session, input_provider, on_step, network=network, live=live)
     try:
         return await call.run(clock())
+    except SimulationError as err:
+        err.steps = tuple(call.steps)
+        raise
+    finally:
+        call.finish()
+
+
+async def answer_call(
+    config: CallerConfig,
+    *,
+    url: str,
+    method: str,
+    live: LiveCall,
+    network: Network,
+    session: aiohttp.ClientSession,
+    on_step: StepListener | None = None,
+) -> CallTranscript:
+    """Run an answered call the REST API placed: request ``url`` and follow its TwiML.
+
+    Twilio requests the call's ``Url`` once the called phone answers, with ``Direction``
+    ``outbound-api`` and ``CallStatus`` ``in-progress``. The status callbacks are the
+    placer's business (``telephony.simulator.outbound``), so none is sent here.
+
+    Args:
+        config: The phone's side: its script, and ``direction="outbound-api"``.
+        url: The call's ``Url`` (a public URL).
+        method: ``GET`` or ``POST``.
+        live: The call as the network knows it (REST commands reach it there).
+        network: The network it is on.
+        session: The HTTP session to use.
+        on_step: Called with each step as it happens.
+
+    Raises:
+        SimulationError: As for :func:`place_call`.
+
+    """
+    call = _Call(config, session, None, on_step, network=network, live=live)
+    call.answered = True
+    try:
+        fetched = await call.fetch(method, url, call.forms.call("in-progress"), "answered call")
+        await call.follow_to_end(fetched)
+        return call.transcript()
     except SimulationError as err:
         err.steps = tuple(call.steps)
         raise
@@ -123,12 +167,18 @@ class _Call:
         session: aiohttp.ClientSession,
         input_provider: InputProvider | None,
         on_step: StepListener | None,
+        *,
+        network: Network | None = None,
+        live: LiveCall | None = None,
     ) -> None:
         self.config = config
+        self.network = network
+        self.live = live
         self.steps: list[Step] = []
         self.documents: list[SeenDocument] = []
         self.elapsed = 0.0
         self.answered = False
+        self.final_status = "failed"
         self._script = iter(config.digits)
         self._input = input_provider
         self._on_step = on_step
@@ -152,21 +202,38 @@ class _Call:
         fetched = await self.fetch(
             "POST", voice_url, self.forms.call("ringing"), purpose="incoming call"
         )
-        end = await self._follow(fetched)
-        self.record(end.step)
-        duration = math.ceil(self.elapsed) if self.answered else 0
+        await self.follow_to_end(fetched)
         ended_at = started_at + timedelta(seconds=self.elapsed)
         await self._http.post_status(
             self.config.base_public_url + self.config.status_path,
-            self.forms.status(end.status, duration, ended_at),
+            self.forms.status(self.final_status, self._duration(), ended_at),
         )
+        return self.transcript()
+
+    async def follow_to_end(self, fetched: FetchedDocument) -> None:
+        """Follow TwiML from ``fetched`` until the call ends."""
+        end = await self._follow(fetched)
+        self.record(end.step)
+        self.final_status = end.status
+
+    def transcript(self) -> CallTranscript:
+        """What the call did so far."""
         return CallTranscript(
             call_sid=self.config.call_sid,
             steps=tuple(self.steps),
-            final_status=end.status,
-            duration_seconds=duration,
+            final_status=self.final_status,
+            duration_seconds=self._duration(),
             documents=tuple(self.documents),
         )
+
+    def _duration(self) -> int:
+        return math.ceil(self.elapsed) if self.answered else 0
+
+    def finish(self) -> None:
+        """Mark the call over on the network (a call that failed to simulate as failed)."""
+        if self.live is not None and self.network is not None and not self.live.is_over:
+            duration = self.elapsed if self.answered else 0
+            self.live.end(self.final_status, self.network.clock(), duration)
 
     async def _follow(self, fetched: FetchedDocument) -> End:
         while True:
@@ -177,14 +244,50 @@ class _Call:
 
     async def _run_document(self, fetched: FetchedDocument) -> Transition:
         for verb in fetched.document.verbs:
+            command = self.live.take() if self.live is not None else None
+            if command is not None:
+                return await self.obey(command)
             outcome = await self._run_verb(verb, fetched.url)
             if outcome is not None:
                 return outcome
         return End(HungUp("server", "end of the TwiML document"))
 
+    async def obey(self, command: Command) -> Transition:
+        """Carry out a REST command: run the TwiML at its URL, or end the call."""
+        if isinstance(command, HangUpNow):
+            return End(HungUp("server", f"REST API: Status={command.status}"))
+        form = self.forms.call("in-progress")
+        return GoTo(await self.fetch(command.method, command.url, form, "redirect (REST API)"))
+
+    async def hold(self, seconds: float, *, counted: bool = False) -> bool:
+        """Spend simulated ``seconds`` in real time (``time_scale``); True when woken early.
+
+        Args:
+            seconds: Simulated seconds to spend.
+            counted: They were already added to ``elapsed`` (a prompt that played); when
+                woken early, the part not spent is taken back.
+
+        """
+        scale = self.config.time_scale
+        woke = False
+        spent = seconds
+        if scale > 0 and seconds > 0:
+            loop = asyncio.get_running_loop()
+            begun = loop.time()
+            if self.live is not None:
+                woke = await self.live.sleep(seconds * scale)
+            else:
+                await asyncio.sleep(seconds * scale)
+            if woke:
+                spent = min(seconds, (loop.time() - begun) / scale)
+        self.elapsed += spent - (seconds if counted else 0)
+        return woke or (self.live is not None and self.live.pending is not None)
+
     async def _run_verb(self, verb: TwimlNode, base: str) -> Transition | None:
-        if verb.name != "Reject":
+        if verb.name != "Reject" and not self.answered:
             self.answered = True
+            if self.live is not None and self.network is not None:
+                self.live.set_status("in-progress", self.network.clock())
         match verb.name:
             case "Say" | "Play" | "Pause":
                 heard = await self.prompt(verb, base)
@@ -200,7 +303,7 @@ class _Call:
             case "Reject":
                 return self._reject(verb)
             case "Dial":
-                return await self._dial(verb, base)
+                return await dial(self, verb, base)
             case "Enqueue":
                 return await enqueue(self, verb, base)
             case "Connect":
@@ -277,63 +380,7 @@ class _Call:
     # --- what the caller does --------------------------------------------------------------
 
     async def gather(self, verb: TwimlNode, base: str, *, in_queue: bool) -> Transition | None:
-        prompts = tuple([await self.prompt(child, base) for child in verb.children])
-        prompt = GatherPrompt(
-            path=verb.path,
-            action_url=urljoin(base, verb.get("action") or base),
-            num_digits=int(verb.attributes["numDigits"])
-            if "numDigits" in verb.attributes
-            else None,
-            finish_on_key=verb.get("finishOnKey", "#") or "",
-            timeout_seconds=int(verb.get("timeout") or GATHER_TIMEOUT_DEFAULT),
-            accepts_dtmf="dtmf" in (verb.get("input") or "dtmf").split(),
-            in_queue=in_queue,
-            prompts=prompts,
-        )
-        entry = await self.next_input(prompt)
-        if entry is None:
-            return End(HungUp("caller", self.hang_up_reason(prompt.path)))
-        keys = self._keys_at_gather(verb, prompt, entry)
-        presses = press_keys(keys, num_digits=prompt.num_digits, finish_on_key=prompt.finish_on_key)
-        if presses.timed_out:
-            self.elapsed += prompt.timeout_seconds
-        pressed = bool(presses.digits or presses.finished_on_key)
-        submit = pressed or verb.get("actionOnEmptyResult") == "true"
-        self.record(
-            Gathered(
-                digits=presses.digits if keys else None,
-                finished_on_key=presses.finished_on_key,
-                timeout_seconds=prompt.timeout_seconds,
-                timed_out=presses.timed_out,
-                submitted=submit,
-            )
-        )
-        if not submit:
-            return None
-        form = self.forms.gather(presses.digits, presses.finished_on_key)
-        method = verb.get("method") or "POST"
-        return GoTo(
-            await self.fetch(
-                method, prompt.action_url, form, purpose="gather action", wait_url=in_queue
-            )
-        )
-
-    def _keys_at_gather(self, verb: TwimlNode, prompt: GatherPrompt, text: str) -> str:
-        """The keys Twilio hears at a Gather; speaking into a keypad menu is silence."""
-        try:
-            entry = parse_entry(text)
-        except ValueError as err:
-            raise SimulationError(f"{prompt.path}: {err}") from err
-        match entry:
-            case Keys(keys=keys) if prompt.accepts_dtmf:
-                return keys
-            case Say() | PlayAudio() if "speech" in (verb.get("input") or "dtmf").split():
-                note = "speech recognition in <Gather> is not simulated: heard as silence"
-                self.record(Noted("Gather", f"caller answered by {describe_entry(entry)}; {note}"))
-            case Say() | PlayAudio():
-                note = "a keypad menu hears no keys in speech: silence"
-                self.record(Noted("Gather", f"caller answered by {describe_entry(entry)}; {note}"))
-        return ""
+        return await gather(self, verb, base, in_queue=in_queue)
 
     async def next_input(self, request: InputRequest) -> str | None:
         """The caller's answer at a Gather or a stream prompt; None: the caller hangs up."""
@@ -360,19 +407,6 @@ class _Call:
             wait_url=in_queue,
         )
 
-    async def _dial(self, verb: TwimlNode, base: str) -> Transition | None:
-        status = self.config.dial_status
-        duration = self.config.dial_duration if status == "completed" else 0
-        ringing = int(verb.get("timeout") or DIAL_TIMEOUT_DEFAULT) if status == "no-answer" else 0
-        self.elapsed += duration + ringing
-        self.record(Dialed(_dial_target(verb), status, duration))
-        action = verb.get("action")
-        if action is None:
-            return None
-        form = self.forms.dial(status, new_sid("CA"), duration)
-        url = urljoin(base, action)
-        return GoTo(await self.fetch(verb.get("method") or "POST", url, form, "dial action"))
-
     async def fetch(
         self,
         method: str,
@@ -387,9 +421,3 @@ class _Call:
         )
         self.documents.append(SeenDocument(fetched.url, fetched.document.xml))
         return fetched
-
-
-def _dial_target(verb: TwimlNode) -> str:
-    if verb.text:
-        return verb.text
-    return ", ".join(f"{noun.name} {noun.text}".strip() for noun in verb.children)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 
+from telephony.simulator.live_call import Command, LiveCall
 from telephony.simulator.scenario import CallerConfig
 from telephony.simulator.transcript import Heard, HungUp, InputRequest, Paused, Rejected, Step
 from telephony.simulator.twilio_forms import TwilioForms
 from telephony.simulator.twilio_http import FetchedDocument
 from telephony.simulator.twiml_rules import TwimlNode
+
+if TYPE_CHECKING:
+    from telephony.simulator.network import Network
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,20 @@ class CallFlow(Protocol):
     forms: TwilioForms
     elapsed: float
     queue_sids: dict[str, str]
+    network: Network | None
+    live: LiveCall | None
 
     def record(self, step: Step) -> None:
         """Add a step to the transcript."""
+
+    async def hold(self, seconds: float, *, counted: bool = False) -> bool:
+        """Spend simulated ``seconds`` in real time (``time_scale``); True when woken early.
+
+        ``counted``: the seconds were already added to ``elapsed`` (a prompt that played).
+        """
+
+    async def obey(self, command: Command) -> Transition:
+        """Carry out a REST command: run the TwiML at its URL, or end the call."""
 
     async def prompt(self, verb: TwimlNode, base: str) -> Heard | Paused:
         """Run a Say, Play or Pause."""

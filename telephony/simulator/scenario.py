@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from telephony.simulator.script import ENTRY_SYNTAX, parse_entry
 
 DialStatus = Literal["completed", "busy", "no-answer", "failed"]
+CallDirection = Literal["inbound", "outbound-api"]
 QueueOutcome = Literal["hangup", "bridged", "leave"]
 
 DEFAULT_CALLER: Final = "+821012345678"
@@ -67,12 +68,19 @@ class CallerConfig:
             server ends it first: the caller hangs up, an agent answers (``bridged``), or the
             call is taken out of the queue (``leave``).
         queue_seconds: Seconds of waiting before ``queue_result`` happens.
-        bridged_seconds: Seconds the caller talks to the agent after ``bridged``.
+        bridged_seconds: Seconds the caller talks to the agent after ``bridged``; in a
+            ``<Dial><Conference>``, the longest it stays before hanging up.
         require_mulaw: Refuse played audio that is not 8 kHz mono μ-law WAV.
         max_steps: Loop guard: verbs run plus requests made.
         voice: The espeak-ng voice ``say:`` entries are spoken with (``ko``, ``en-us``, …).
         stream_patience_seconds: On a media stream, the caller hangs up after hearing no
             prompt begin for this long.
+        time_scale: Real seconds per simulated second while the call waits for other calls:
+            in a queue (hold documents and waits take real time, and a REST redirect wakes
+            it at once) and in a conference. 0 (the default) never sleeps: time is added up.
+        direction: ``inbound`` (a caller rings the server), or ``outbound-api`` (a call the
+            REST API placed, answered by a phone; then ``caller`` is our number, the
+            ``From``, and ``called`` the phone, the ``To``).
         call_sid: The call's SID.
 
     """
@@ -95,6 +103,8 @@ class CallerConfig:
     max_steps: int = DEFAULT_MAX_STEPS
     voice: str = DEFAULT_VOICE
     stream_patience_seconds: float = DEFAULT_STREAM_PATIENCE
+    time_scale: float = 0.0
+    direction: CallDirection = "inbound"
     call_sid: str = field(default_factory=new_call_sid)
 
     def __post_init__(self) -> None:
@@ -116,6 +126,8 @@ class CallerConfig:
                 parse_entry(entry)
             except ValueError:
                 raise ValueError(f"digits: {entry!r} is not {ENTRY_SYNTAX}") from None
+        if self.direction not in get_args(CallDirection):
+            raise ValueError(f"direction: {self.direction!r} is not inbound or outbound-api")
         if not self.voice.strip() or self.voice.startswith("-"):
             raise ValueError(f"voice: {self.voice!r} is not an espeak-ng voice name")
         for name in (
@@ -124,6 +136,7 @@ class CallerConfig:
             "bridged_seconds",
             "max_steps",
             "stream_patience_seconds",
+            "time_scale",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: must not be negative")

@@ -28,6 +28,15 @@ _GEOGRAPHY: Final = ("City", "State", "Zip", "Country")
 
 
 @dataclass(frozen=True)
+class QueuePlace:
+    """Where a caller is in a queue, as an ``<Enqueue waitUrl>`` request reports it."""
+
+    position: int
+    size: int
+    average_seconds: int
+
+
+@dataclass(frozen=True)
 class TwilioForms:
     """Builds each webhook's form for one call."""
 
@@ -48,7 +57,7 @@ class TwilioForms:
             "CallStatus": status,
             "Called": config.called,
             "Caller": config.caller,
-            "Direction": "inbound",
+            "Direction": config.direction,
             "From": config.caller,
             "To": config.called,
         }
@@ -65,25 +74,46 @@ class TwilioForms:
             "msg": GATHER_END,
         }
 
-    def dial(self, status: str, dial_call_sid: str, duration: int) -> dict[str, str]:
-        """A ``<Dial>`` action: how the dialed leg ended."""
-        return {
+    def dial(self, status: str, dial_call_sid: str | None, duration: int) -> dict[str, str]:
+        """A ``<Dial>`` action: how the dialed leg ended.
+
+        Args:
+            status: ``DialCallStatus``.
+            dial_call_sid: The dialed leg's SID; None after a conference, where Twilio
+                sends no ``DialCallSid``.
+            duration: ``DialCallDuration``, seconds.
+
+        """
+        form = {
             **self.call("in-progress"),
             "DialCallStatus": status,
-            "DialCallSid": dial_call_sid,
             "DialCallDuration": str(duration),
             "DialBridged": "true" if status == "completed" else "false",
         }
+        if dial_call_sid is not None:
+            form["DialCallSid"] = dial_call_sid
+        return form
 
-    def queue_wait(self, queue_sid: str, waited: float, max_size: int) -> dict[str, str]:
-        """An ``<Enqueue waitUrl>`` request: where the caller is in the queue (alone in it)."""
+    def queue_wait(
+        self, queue_sid: str, waited: float, max_size: int, place: QueuePlace | None = None
+    ) -> dict[str, str]:
+        """An ``<Enqueue waitUrl>`` request: where the caller is in the queue.
+
+        Args:
+            queue_sid: The queue.
+            waited: Seconds the caller has waited.
+            max_size: The queue's maximum size.
+            place: Position, size and average wait; None: the caller is alone in it.
+
+        """
+        place = place or QueuePlace(position=1, size=1, average_seconds=0)
         return {
             **self.call("in-progress"),
             "QueueSid": queue_sid,
-            "QueuePosition": "1",
+            "QueuePosition": str(place.position),
             "QueueTime": str(round(waited)),
-            "AvgQueueTime": "0",
-            "CurrentQueueSize": "1",
+            "AvgQueueTime": str(place.average_seconds),
+            "CurrentQueueSize": str(place.size),
             "MaxQueueSize": str(max_size),
         }
 
@@ -105,11 +135,28 @@ class TwilioForms:
             at: When the call ended (timezone-aware).
 
         """
-        return {
+        return self.progress(status, 0, at, duration)
+
+    def progress(
+        self, status: str, sequence: int, at: datetime, duration: int | None = None
+    ) -> dict[str, str]:
+        """A status callback of a call progress event.
+
+        Args:
+            status: ``CallStatus``: ``initiated``, ``ringing``, ``in-progress`` (the
+                ``answered`` event) or the final status (the ``completed`` event).
+            sequence: ``SequenceNumber``: callbacks sent before this one for the call.
+            at: When it happened (timezone-aware).
+            duration: Seconds the call was answered, sent with the final status only.
+
+        """
+        form = {
             **self.call(status),
-            "CallDuration": str(duration),
-            "Duration": str(math.ceil(duration / 60)),
-            "SequenceNumber": "0",
+            "SequenceNumber": str(sequence),
             "Timestamp": format_datetime(at),
             "CallbackSource": CALLBACK_SOURCE,
         }
+        if duration is not None:
+            form["CallDuration"] = str(duration)
+            form["Duration"] = str(math.ceil(duration / 60))
+        return form

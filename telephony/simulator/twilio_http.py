@@ -147,6 +147,18 @@ class TwilioHttp:
         if not 200 <= status < 300:
             raise SimulationError(f"status callback: POST {url} answered HTTP {status}")
 
+    async def send_callback(self, method: str, url: str, form: Mapping[str, str]) -> int:
+        """Send a status callback (``GET`` or ``POST``) and return the HTTP status answered.
+
+        Twilio logs an error answer and goes on, so only an unreachable URL raises.
+
+        Raises:
+            SimulationError: The URL is outside the public URL, or could not be reached.
+
+        """
+        status, _, _ = await self._send(method, url, form, "status callback")
+        return status
+
     async def _send(
         self, method: str, url: str, form: Mapping[str, str], purpose: str
     ) -> tuple[int, str, bytes]:

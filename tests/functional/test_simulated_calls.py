@@ -74,9 +74,12 @@ async def test_shipped_menu_lost_card_transfer_busy_then_goodbye(start_app: AppF
 
 async def test_shipped_menu_agent_queue(start_app: AppFactory) -> None:
     server = await start_app(clock=Clock(OPEN_HOURS))
-    transcript = await call(server, ["0"], queue_result="bridged")
+    # Keys: the menu's 0, silence at the callback offer, 5 at the survey after the agent.
+    transcript = await call(server, ["0", "-", "5"], queue_result="bridged")
     [queued] = transcript.of_type(Enqueued)
     assert queued.queue == "general" and queued.result == "bridged"
+    nodes = await nodes_of(server, transcript)
+    assert nodes[-3:] == ["agents", "satisfaction", "goodbye"]
 
 
 async def test_shipped_menu_silent_caller_is_reprompted_then_sent_to_agents(

@@ -35,8 +35,8 @@ from config.menu import (
     TimeRange,
     TransferNode,
 )
-from config.menu_graph import REFERENCES
-from config.messages import BUILTIN_MESSAGES, MessageKey
+from config.menu_graph import ANY_REFERENCE, REFERENCES
+from config.messages import BUILTIN_MESSAGES, MessageKey, placeholders
 from config.node_parse import NODE_TYPES
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "menus"
@@ -413,9 +413,8 @@ def test_transfer_retrying_itself_forever_is_refused() -> None:
 
 
 def test_graph_knows_the_references_of_every_node_type() -> None:
-    references = {"next", "open", "closed", "fallback"}
     for kind, node_type in NODE_TYPES.items():
-        fields = (node_type.required | node_type.optional) & references
+        fields = (node_type.required | node_type.optional) & set(ANY_REFERENCE)
         assert set(REFERENCES[kind]) == fields, kind
 
 
@@ -780,8 +779,10 @@ def test_language_without_built_in_messages_must_define_every_message() -> None:
     found = issues_of(data)
     assert {(i.node, i.field) for i in found} == {(None, f"messages.{key}") for key in MessageKey}
     assert all("needs a 'ja' text" in i.message for i in found)
-    data["messages"] = {key.value: {"ja": f"{key.value} テキスト"} for key in MessageKey}
-    data["messages"]["confirm"] = {"ja": "{choice} ですか?"}
+    data["messages"] = {
+        key.value: {"ja": " ".join((f"{key.value} テキスト", *placeholders(key)))}
+        for key in MessageKey
+    }
     assert parse_menu(data).messages["goodbye"] == {"ja": "goodbye テキスト"}
 
 

@@ -18,6 +18,8 @@ import history
 from history.migrate import alembic_config, upgrade
 
 REPOSITORY = Path(history.__file__).resolve().parent.parent
+# The newest migration shipped: bump it with every new revision.
+LATEST_REVISION = "0002"
 
 
 async def check_schema(url: str) -> None:
@@ -45,7 +47,7 @@ async def test_upgrading_an_up_to_date_database_changes_nothing(
     await upgrade(database_url)
 
     async with engine.connect() as conn:
-        assert await conn.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+        assert await conn.scalar(text("SELECT version_num FROM alembic_version")) == LATEST_REVISION
 
 
 async def migrate_in_another_process(url: str) -> int:
@@ -86,4 +88,4 @@ def test_alembic_config_finds_the_packaged_scripts_from_any_directory(
     config = alembic_config("postgresql+asyncpg://u:p%40ss@db/x")
 
     assert config.get_main_option("sqlalchemy.url") == "postgresql+asyncpg://u:p%40ss@db/x"
-    assert ScriptDirectory.from_config(config).get_current_head() == "0001"
+    assert ScriptDirectory.from_config(config).get_current_head() == LATEST_REVISION

@@ -249,7 +249,7 @@ def test_not_confirmed_after_the_last_retry_falls_back(menu: Menu) -> None:
         act.InputRejected("main", "not_confirmed", 3, "아니요"),
         act.FellBack("main", "agents", "not_confirmed x3"),
         act.NodeEntered("agents", "queue"),
-        act.Enqueue("general", 3),
+        act.Enqueue("general", 3, "agents", AT),
     )
     assert state.phase == PHASE_QUEUED
     assert (state.confirming, state.prompts) == (None, ())
@@ -434,7 +434,7 @@ def test_speech_unavailable_outside_a_wait_is_ignored(menu: Menu, where: CallSta
 def test_a_key_press_answers_a_speech_node_as_before(menu: Menu) -> None:
     _, actions = step(menu, listening("main"), ev.DigitsEntered(AT, "0"))
 
-    assert actions == (act.NodeEntered("agents", "queue"), act.Enqueue("general", 2))
+    assert actions == (act.NodeEntered("agents", "queue"), act.Enqueue("general", 2, "agents", AT))
 
 
 # --- the wait a media-stream session picks up -----------------------------------------------

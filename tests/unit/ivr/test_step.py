@@ -121,7 +121,7 @@ def goodbye(menu: Menu, language: str = "ko") -> tuple[act.Action, ...]:
 
 
 def enqueued(turn: int) -> tuple[act.Action, ...]:
-    return (act.NodeEntered("agents", "queue"), act.Enqueue("general", turn))
+    return (act.NodeEntered("agents", "queue"), act.Enqueue("general", turn, "agents", AT))
 
 
 # --- call start, automatic nodes, language ------------------------------------------------
@@ -144,7 +144,12 @@ def test_call_start_walks_say_hours_menu_and_listens(menu: Menu) -> None:
         said(menu, "main"),
         main_listen(turn=1),
     )
-    assert state == listening("main", turn=1, prompts=(said(menu, "welcome"), said(menu, "main")))
+    heard = (said(menu, "welcome"), said(menu, "main"))
+    assert state == replace(
+        listening("main", turn=1, prompts=heard),
+        caller=CALL_STARTED.caller,
+        called=CALL_STARTED.called,
+    )
 
 
 def test_call_start_outside_hours_says_closed_and_hangs_up(menu: Menu) -> None:
@@ -316,7 +321,7 @@ def test_second_no_input_routes_to_fallback(edit: MenuEditor, main_node: MenuNod
         act.FellBack("main", "agents", "no_input x2"),
         *enqueued(turn=3),
     )
-    assert state == replace(listening("agents", turn=3), phase=PHASE_QUEUED)
+    assert state == queued(turn=3)
 
 
 def test_failed_inputs_of_any_kind_share_the_retry_budget(menu: Menu) -> None:
@@ -619,7 +624,7 @@ def test_unconnected_transfer_apologises_and_goes_on(menu: Menu, status: str) ->
 
 
 def queued(turn: int = 2) -> CallState:
-    return replace(listening("agents", turn=turn), phase=PHASE_QUEUED)
+    return replace(listening("agents", turn=turn), phase=PHASE_QUEUED, queued_at=AT.isoformat())
 
 
 def test_queue_node_enqueues_the_caller(menu: Menu) -> None:
@@ -636,20 +641,31 @@ def test_queue_prompt_plays_before_enqueueing(edit: MenuEditor) -> None:
 
     _, actions = step(announced, listening("main", language="en"), ev.DigitsEntered(AT, "0"))
 
-    assert actions[1:] == (act.Prompt("Please hold.", "en"), act.Enqueue("general", 2))
+    assert actions[1:] == (
+        act.Prompt("Please hold.", "en"),
+        act.Enqueue("general", 2, "agents", AT),
+    )
 
 
 def test_bridged_queue_call_is_answered_and_ends(menu: Menu) -> None:
     state, actions = step(menu, queued(), ev.QueueResult(AT, "bridged", queue_seconds=30))
 
-    assert actions == (act.Outcome("answered", "bridged after 30s"), act.Hangup())
+    assert actions == (
+        act.QueueLeft("agents", "general", "bridged", 30),
+        act.Outcome("answered", "bridged after 30s"),
+        act.Hangup(),
+    )
     assert state == replace(queued(), phase=PHASE_ENDED)
 
 
 def test_caller_hanging_up_in_the_queue_is_abandoned(menu: Menu) -> None:
     state, actions = step(menu, queued(), ev.QueueResult(AT, "hangup", queue_seconds=12))
 
-    assert actions == (act.Outcome("abandoned", "hangup after 12s"), act.Hangup())
+    assert actions == (
+        act.QueueLeft("agents", "general", "hangup", 12),
+        act.Outcome("abandoned", "hangup after 12s"),
+        act.Hangup(),
+    )
     assert state.phase == PHASE_ENDED
 
 
@@ -660,6 +676,7 @@ def test_unavailable_queue_apologises_and_routes_to_its_next(edit: MenuEditor, r
     state, actions = step(with_next, queued(), ev.QueueResult(AT, result))
 
     assert actions == (
+        act.QueueLeft("agents", "general", result, 0),
         act.FellBack("agents", "closed_message", f"queue {result}"),
         message(with_next, "queue_unavailable"),
         act.NodeEntered("closed_message", "say"),
@@ -673,6 +690,7 @@ def test_unavailable_queue_without_next_says_goodbye(menu: Menu) -> None:
     state, actions = step(menu, queued(), ev.QueueResult(AT, "queue-full"))
 
     assert actions == (
+        act.QueueLeft("agents", "general", "queue-full", 0),
         act.FellBack("agents", None, "queue queue-full"),
         message(menu, "queue_unavailable"),
         message(menu, "goodbye"),
