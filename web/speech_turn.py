@@ -1,10 +1,11 @@
 """One wait of a call on a media stream: play its prompts, listen, and decide what was said.
 
-A turn plays the wait's prompts as 20 ms μ-law frames paced in real time, then a ``mark``; the
-no-input timer starts when Twilio echoes that mark (the caller has heard the prompt), not when
-sending started. Speech onset (the endpointer) or a key press while the prompt plays is a
-barge-in: ``clear`` goes out at once and the sender stops. The caller's speech is decoded by
-Vosk under the wait's grammar; our own endpointer decides when they have finished.
+A turn plays the wait's prompts as 20 ms μ-law frames paced in real time (300 ms ahead), then
+a ``mark``; the no-input timer starts when Twilio echoes that mark (the caller has heard the
+prompt), not when sending started. Speech onset (the endpointer) or a key press while the
+prompt plays is a barge-in: ``clear`` goes out at once and the sender stops. The caller's
+speech is decoded by Vosk under the wait's grammar; our own endpointer decides when they have
+finished.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ SPEECH_GRAMMARS: Final = {"options": "phrases", "digits": "digits", "yes_no": "y
 """The engine's Listen.grammar → the recognizer's Grammar.kind."""
 
 FRAME_SECONDS: Final = ms.FRAME_MS / 1000
+
+PLAYOUT_LEAD_FRAMES: Final = 15
+"""300 ms of prompt audio sent ahead of real time. Twilio buffers what it is sent, so a stalled
+event loop (a busy 2-core host) up to this long leaves no gap in what the caller hears; a
+barge-in's ``clear`` drops the buffered lead at once, so interrupting is as quick as without."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,7 @@ class SpeechTurn:
         self._digits = ""
         self._player: asyncio.Task[None] | None = None
         self._played_frames = 0
+        self._play_started: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._barge_in: BargeIn | None = None
         self._done: asyncio.Future[TurnResult] = asyncio.get_running_loop().create_future()
@@ -196,18 +203,25 @@ class SpeechTurn:
         self._player.cancel()
         await self._send(ms.clear(self._stream_sid))
         clear_ms = (asyncio.get_running_loop().time() - noticed) * 1000
-        self._barge_in = BargeIn(via, self._played_frames * ms.FRAME_MS, clear_ms)
+        self._barge_in = BargeIn(via, self._played_ms(noticed), clear_ms)
 
     async def _play(self) -> None:
         loop = asyncio.get_running_loop()
-        start = loop.time()
+        start = self._play_started = loop.time()
         for index, frame in enumerate(self._frames):
-            delay = start + index * FRAME_SECONDS - loop.time()
+            delay = start + (index - PLAYOUT_LEAD_FRAMES) * FRAME_SECONDS - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             await self._send(ms.media(self._stream_sid, frame))
             self._played_frames = index + 1
         await self._send(ms.mark(self._stream_sid, self._mark))
+
+    def _played_ms(self, now: float) -> int:
+        """Prompt audio the caller has heard: what was sent, less the lead still buffered."""
+        if self._play_started is None:
+            return 0
+        elapsed_ms = round((now - self._play_started) * 1000)
+        return min(self._played_frames * ms.FRAME_MS, elapsed_ms)
 
     def _start_timer(self) -> None:
         self._cancel_timer()
