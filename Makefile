@@ -8,16 +8,20 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 # Debian packages the service and its tests need: espeak-ng (speech synthesis through pyttsx3).
 DEBS   := espeak-ng
+# The browser tests drive Debian's Chromium (never a downloaded one); Nanum renders Korean.
+TEST_DEBS := chromium fonts-nanum
+PKGS = $(DEBS)
 
 .PHONY: run test install install-test system-deps services lint typecheck pytest bench clean
 
 run: system-deps install .env
 	$(BIN)/voicedesk serve
 
+test: PKGS = $(DEBS) $(TEST_DEBS)
 test: system-deps install-test services lint typecheck pytest
 
 system-deps:
-	@missing=""; for pkg in $(DEBS); do \
+	@missing=""; for pkg in $(PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -63,7 +67,7 @@ lint: install-test
 	$(BIN)/ruff format --check .
 
 typecheck: install-test
-	$(BIN)/mypy config ivr telephony speech agents callbacks calls history web
+	$(BIN)/mypy config ivr telephony speech agents callbacks calls chat history web
 
 pytest: install-test
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -1,4 +1,4 @@
-"""A turn's actions → what else the turn writes: the queue line and callback requests."""
+"""A turn's actions → what else the turn writes: the queue line, callback requests, chats."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from typing import Final
 
 from history.callback_requests import CallbackRequest
+from history.chat_sessions import ChatRequest
+from history.customers import is_e164
 from history.queue_line import JoinQueue, LeaveQueue
-from history.turn_effects import CancelCallback, RequestCallback, TurnEffect
+from history.turn_effects import CancelCallback, OpenChat, RequestCallback, TurnEffect
 from ivr import actions as act
 from ivr import events as ev
 from ivr.state import CallState
@@ -53,7 +55,21 @@ def effects_of(
                 )
             case act.CancelCallback():
                 effects.append(CancelCallback(action.callback_id))
+            case act.EscalateToChat():
+                effects.append(OpenChat(_chat(action, after, event)))
     return tuple(effects)
+
+
+def _chat(action: act.EscalateToChat, after: CallState, event: ev.Event) -> ChatRequest:
+    return ChatRequest(
+        phone=action.phone,
+        from_number=after.called if is_e164(after.called) else None,
+        queue=action.queue,
+        node=action.node,
+        language=action.language,
+        waiting_since=action.waiting_since,
+        requested_at=event.at,
+    )
 
 
 def _request(

@@ -28,7 +28,7 @@ from typing import Any, Final, Literal
 import yaml
 from yaml.constructor import ConstructorError
 
-from config.menu import Menu, Node, SpeechThresholds
+from config.menu import ChatNode, Menu, Node, QueueNode, SpeechThresholds
 from config.menu_fields import Section, shown
 from config.menu_graph import check_graph, edges_of
 from config.menu_issues import Issues, MenuError, MenuIssue
@@ -171,7 +171,23 @@ def _nodes(top: Section, roots: Mapping[str, str | None], context: NodeContext) 
     nodes = parse_nodes(section, context)
     node_ids = [node_id for node_id in section.data if isinstance(node_id, str)]
     check_graph(edges_of(section.data), node_ids, roots, top.issues)
+    _check_chat_offers(nodes, top.issues)
     return nodes
+
+
+def _check_chat_offers(nodes: Mapping[str, Node], issues: Issues) -> None:
+    """A queue's ``offer_chat`` must name a ``chat`` node (unknown names are reported already)."""
+    for node in nodes.values():
+        offered = node.offer_chat if isinstance(node, QueueNode) else None
+        if offered is not None and offered in nodes:
+            target = nodes[offered]
+            if not isinstance(target, ChatNode):
+                kind = type(target).__name__.removesuffix("Node").lower()
+                issues.add(
+                    node.id,
+                    "offer_chat",
+                    f"must name a chat node, but '{offered}' is a {kind} node",
+                )
 
 
 def _menu_id(top: Section) -> str | None:

@@ -164,6 +164,10 @@ class QueueNode:
     """The node a caller goes to when the agent hangs up; None: goodbye and hang up."""
     callback_sms: bool = True
     """Whether a queued callback request is confirmed by SMS."""
+    offer_chat: str | None = None
+    """A ``chat`` node offered while waiting (key 2); None: no chat offer."""
+    offer_chat_after: int = 0
+    """Seconds of waiting before the chat is offered (0: from the first announcement)."""
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,22 @@ class SurveyNode:
 
 
 @dataclass(frozen=True)
+class ChatNode:
+    """Move the caller to a text chat with an agent of ``queue``, then end the call.
+
+    The caller's mobile number gets an SMS with a personal link to the web chat (a reply to the
+    SMS joins the same chat); the chat carries what the call learned. A caller whose number
+    cannot take a text (withheld, not E.164) hears ``chat_unavailable`` and goes to ``next``
+    (or a goodbye).
+    """
+
+    id: str
+    queue: str
+    prompt: Prompt | None = None
+    next: str | None = None
+
+
+@dataclass(frozen=True)
 class HangupNode:
     """Say an optional goodbye and end the call."""
 
@@ -249,6 +269,7 @@ Node = (
     | QueueNode
     | CallbackNode
     | SurveyNode
+    | ChatNode
     | HangupNode
     | GotoNode
 )

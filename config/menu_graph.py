@@ -23,13 +23,24 @@ REFERENCES: Final[Mapping[str, tuple[str, ...]]] = {
     "collect": ("next", "fallback"),
     "hours": ("open", "closed"),
     "transfer": ("next",),
-    "queue": ("next", "overflow", "after_agent"),
+    "queue": ("next", "overflow", "after_agent", "offer_chat"),
     "callback": ("next", "fallback", "after_agent"),
     "survey": ("next",),
+    "chat": ("next",),
     "hangup": (),
     "goto": ("next",),
 }
-ANY_REFERENCE: Final = ("next", "open", "closed", "fallback", "overflow", "after_agent")
+# References followed only when the caller picks them (a key at a queue's offer).
+CHOSEN_REFERENCES: Final = frozenset({"offer_chat"})
+ANY_REFERENCE: Final = (
+    "next",
+    "open",
+    "closed",
+    "fallback",
+    "overflow",
+    "after_agent",
+    "offer_chat",
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +75,8 @@ def _node_edges(node_id: str, raw: Mapping[Any, Any]) -> Iterable[Edge]:
     waits = fields is None or kind in INPUT_TYPES
     for field in ANY_REFERENCE if fields is None else fields:
         if isinstance(raw.get(field), str):
-            yield Edge(node_id, field, raw[field], waits)
+            # A queue's chat offer is taken only by a key press: the caller's choice.
+            yield Edge(node_id, field, raw[field], waits or field in CHOSEN_REFERENCES)
     options = raw.get("options")
     if (kind == "menu" or fields is None) and isinstance(options, list):
         for index, option in enumerate(options):

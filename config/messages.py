@@ -74,6 +74,14 @@ class MessageKey(StrEnum):
     """SMS confirming a callback that keeps the caller's place."""
     SMS_CALLBACK_BOOKED = "sms_callback_booked"
     """SMS confirming a callback booked for ``{slot}``."""
+    QUEUE_OFFER_CHAT = "queue_offer_chat"
+    """Offers to continue by text chat instead of waiting: key 2."""
+    CHAT_LINK_SENT = "chat_link_sent"
+    """The chat link is on its way by SMS; said before the call ends."""
+    CHAT_UNAVAILABLE = "chat_unavailable"
+    """No text can reach the caller (no mobile number shown): the call goes on without chat."""
+    SMS_CHAT_LINK = "sms_chat_link"
+    """SMS with the customer's personal chat ``{link}``; a reply joins the same chat."""
 
 
 CHOICE_PLACEHOLDER: Final = "{choice}"
@@ -88,6 +96,8 @@ SLOT_PLACEHOLDER: Final = "{slot}"
 """A callback time slot as spoken or written, e.g. "내일 오후 2시"."""
 KEY_PLACEHOLDER: Final = "{key}"
 """The keypad key that picks an offered choice."""
+LINK_PLACEHOLDER: Final = "{link}"
+"""The customer's personal chat link (an SMS text)."""
 
 PLACEHOLDER_MEANINGS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -97,6 +107,7 @@ PLACEHOLDER_MEANINGS: Final[Mapping[str, str]] = MappingProxyType(
         NUMBER_PLACEHOLDER: "where the callback number is read back",
         SLOT_PLACEHOLDER: "where the callback time is said",
         KEY_PLACEHOLDER: "where the key to press is said",
+        LINK_PLACEHOLDER: "where the chat link goes",
     }
 )
 """What each placeholder stands for, in the words of the error that asks for it."""
@@ -111,10 +122,13 @@ _PLACEHOLDERS: Final[Mapping[MessageKey, tuple[str, ...]]] = MappingProxyType(
         MessageKey.CALLBACK_BOOKED: (SLOT_PLACEHOLDER,),
         MessageKey.CALLBACK_OPEN: (SLOT_PLACEHOLDER,),
         MessageKey.SMS_CALLBACK_BOOKED: (SLOT_PLACEHOLDER,),
+        MessageKey.SMS_CHAT_LINK: (LINK_PLACEHOLDER,),
     }
 )
 
-SMS_MESSAGES: Final = frozenset({MessageKey.SMS_CALLBACK_QUEUED, MessageKey.SMS_CALLBACK_BOOKED})
+SMS_MESSAGES: Final = frozenset(
+    {MessageKey.SMS_CALLBACK_QUEUED, MessageKey.SMS_CALLBACK_BOOKED, MessageKey.SMS_CHAT_LINK}
+)
 """Messages sent as text messages: never synthesized."""
 
 
@@ -261,6 +275,28 @@ BUILTIN_MESSAGES: Final[Mapping[MessageKey, Mapping[str, str]]] = {
     MessageKey.SMS_CALLBACK_BOOKED: {
         "ko": "상담 전화가 예약되었습니다. {slot}에 상담원이 전화드리겠습니다.",
         "en": "Your callback is booked for {slot}.",
+    },
+    MessageKey.QUEUE_OFFER_CHAT: {
+        "ko": "문자 채팅으로 상담을 이어가시려면 2번을 눌러 주세요.",
+        "en": "To continue by text chat instead, press 2.",
+    },
+    MessageKey.CHAT_LINK_SENT: {
+        "ko": (
+            "상담 채팅 링크를 문자로 보내드렸습니다. 링크를 여시거나 문자에 답장하시면 "
+            "상담원이 이어서 도와드립니다. 전화를 끊겠습니다."
+        ),
+        "en": (
+            "We have texted you a link to a chat with an agent. Open it, or simply reply to "
+            "the text, and we will carry on from here. Goodbye for now."
+        ),
+    },
+    MessageKey.CHAT_UNAVAILABLE: {
+        "ko": "죄송합니다. 이 전화번호로는 채팅 링크를 보내드릴 수 없습니다.",
+        "en": "Sorry, we cannot text a chat link to the number you are calling from.",
+    },
+    MessageKey.SMS_CHAT_LINK: {
+        "ko": "[상담] 채팅으로 상담을 이어가세요: {link} (이 문자에 답장하셔도 됩니다)",
+        "en": "Continue with an agent by chat: {link} (or just reply to this text)",
     },
 }
 

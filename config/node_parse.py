@@ -10,6 +10,7 @@ from typing import Final
 from config.callback_parse import build_callback_node
 from config.listening_parse import RETRIES, TIMEOUT_SECONDS
 from config.menu import (
+    ChatNode,
     CollectNode,
     DigitsRange,
     GotoNode,
@@ -167,6 +168,14 @@ def _transfer(sec: Section, node_id: str, context: NodeContext) -> Node | None:
     return TransferNode(id=node_id, number=number, next=next_, timeout=timeout, prompt=prompt)
 
 
+def _chat(sec: Section, node_id: str, context: NodeContext) -> Node | None:
+    queue = declared_id(sec, "queue", context.queues)
+    prompt, next_ = sec.prompt("prompt"), sec.text("next")
+    if queue is None:
+        return None
+    return ChatNode(id=node_id, queue=queue, prompt=prompt, next=next_)
+
+
 def _hangup(sec: Section, node_id: str, context: NodeContext) -> Node | None:
     return HangupNode(id=node_id, prompt=sec.prompt("prompt"))
 
@@ -264,7 +273,7 @@ NODE_TYPES: Final[Mapping[str, NodeType]] = {
         frozenset({"queue"}),
         frozenset(
             {"prompt", "next", "announce_every", "offer_callback_after", "max_wait", "overflow"}
-            | {"after_agent", "callback_sms"}
+            | {"after_agent", "callback_sms", "offer_chat", "offer_chat_after"}
         ),
         build_queue_node,
     ),
@@ -284,6 +293,7 @@ NODE_TYPES: Final[Mapping[str, NodeType]] = {
         ),
         build_survey_node,
     ),
+    "chat": NodeType(frozenset({"queue"}), frozenset({"prompt", "next"}), _chat),
     "hangup": NodeType(frozenset(), frozenset({"prompt"}), _hangup),
     "goto": NodeType(frozenset({"next"}), frozenset(), _goto),
 }

@@ -60,8 +60,13 @@ def build_queue_node(sec: Section, node_id: str, context: NodeContext) -> Node |
     max_wait = sec.optional_integer("max_wait", *MAX_WAIT_SECONDS)
     overflow, after_agent = sec.text("overflow"), sec.text("after_agent")
     callback_sms = sec.flag("callback_sms", default=QueueNode.callback_sms)
+    offer_chat = sec.text("offer_chat")
+    chat_after = sec.integer(
+        "offer_chat_after", *OFFER_CALLBACK_AFTER_SECONDS, default=QueueNode.offer_chat_after
+    )
     _check_overflow(sec, max_wait)
     _check_callback_offer(sec, offer_after, max_wait)
+    _check_chat_offer(sec, chat_after, max_wait)
     if queue is None:
         return None
     return QueueNode(
@@ -75,6 +80,8 @@ def build_queue_node(sec: Section, node_id: str, context: NodeContext) -> Node |
         overflow=overflow,
         after_agent=after_agent,
         callback_sms=callback_sms,
+        offer_chat=offer_chat,
+        offer_chat_after=chat_after,
     )
 
 
@@ -98,4 +105,15 @@ def _check_callback_offer(sec: Section, offer_after: int | None, max_wait: int |
         sec.report(
             "callback_sms",
             "only applies to a callback offered while waiting: set offer_callback_after",
+        )
+
+
+def _check_chat_offer(sec: Section, chat_after: int, max_wait: int | None) -> None:
+    if "offer_chat_after" in sec.data and "offer_chat" not in sec.data:
+        sec.report("offer_chat_after", "only applies with offer_chat: the chat node offered")
+    if "offer_chat" in sec.data and max_wait is not None and chat_after >= max_wait:
+        sec.report(
+            "offer_chat_after",
+            f"{chat_after} seconds is never reached: callers overflow after max_wait "
+            f"{max_wait} seconds",
         )

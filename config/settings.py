@@ -116,6 +116,22 @@ class Settings(BaseSettings):
         default=None,
         description="This instance's name in claims and logs; unset = host:pid:random.",
     )
+    chat_link_ttl_seconds: int = Field(
+        default=86400,
+        ge=60,
+        le=30 * 86400,
+        description="How long a customer's chat link (sent by SMS) stays valid.",
+    )
+    chat_link_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs customers' chat links; unset = derived from the Twilio "
+        "auth token. Changing it invalidates every link sent.",
+    )
+    chat_sms_queue: str | None = Field(
+        default=None,
+        description="Queue of a chat started by a text from a known customer with no open "
+        "chat; unset = the first queue of the menu.",
+    )
 
     @field_validator("twilio_caller_id")
     @classmethod

@@ -53,6 +53,11 @@ OPEN_CALLBACK_STATUSES: Final = ("pending", "dialing")
 CALLBACK_KINDS: Final = frozenset({"queued", "scheduled"})
 SMS_STATUSES: Final = frozenset({"none", "pending", "sent", "failed"})
 MEMBER_STATUSES: Final = frozenset({"waiting", "connecting", "connected", "left"})
+CHAT_STATUSES: Final = frozenset({"waiting", "active", "closed"})
+# A chat is open until an agent closes it; at most one open chat per customer phone.
+OPEN_CHAT_STATUSES: Final = ("waiting", "active")
+CHAT_SENDERS: Final = frozenset({"customer", "agent", "system"})
+CHAT_VIA: Final = frozenset({"web", "sms", "console", "conversations"})
 
 # Plain JSON on SQLite; JSONB on PostgreSQL (binary, indexable, no duplicate keys).
 JsonDocument: Final = JSON().with_variant(JSONB(), "postgresql")
@@ -330,6 +335,87 @@ class Callback(Base):
     last_result: Mapped[str | None] = mapped_column(Text)
     sms_status: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime]
+
+
+class ChatSession(Base):
+    """A text chat with a customer, usually escalated from a call (its interaction's parent).
+
+    ``status`` moves waiting → active (an agent took it) → closed. ``context`` is the snapshot
+    of what the call learned, taken at escalation. ``link_status`` is the outbox of the SMS
+    carrying the customer's link (none | pending | sent | failed). ``customer_via`` is how the
+    customer last wrote (``link`` before they wrote at all, ``web`` or ``sms``), and
+    ``customer_seen_at`` when their web page last showed it was open: an agent's message also
+    goes out by SMS to a customer who writes by SMS or has no chat page open.
+    """
+
+    __tablename__ = "chat_sessions"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", CHAT_STATUSES), name="status"),
+        CheckConstraint(_one_of("link_status", SMS_STATUSES), name="link_status"),
+        Index(None, "status", "waiting_since"),
+        Index(None, "link_status"),
+        Index(
+            "uq_chat_sessions_open_phone",
+            "phone",
+            unique=True,
+            sqlite_where=literal_column("status IN ('waiting', 'active')"),
+            postgresql_where=literal_column("status IN ('waiting', 'active')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    phone: Mapped[str] = mapped_column(String(16))
+    # The number the customer dialled: texts to them come from it.
+    from_number: Mapped[str | None] = mapped_column(String(16))
+    queue: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(35))
+    status: Mapped[str] = mapped_column(String(16))
+    waiting_since: Mapped[datetime]
+    created_at: Mapped[datetime]
+    taken_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    context: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    link_status: Mapped[str] = mapped_column(String(16))
+    customer_via: Mapped[str] = mapped_column(String(16))
+    customer_seen_at: Mapped[datetime | None]
+    # The Twilio Conversation carrying the chat, when that adapter is used.
+    conversation_sid: Mapped[str | None] = mapped_column(Text, unique=True)
+    updated_at: Mapped[datetime]
+
+
+class ChatMessage(Base):
+    """One message of a chat; ids grow, so a reconnecting page resumes after the last it saw.
+
+    ``client_id`` makes a resent message (a page retrying after a dropped socket) count once;
+    ``external_sid`` does the same for Twilio's inbound MessageSid. ``sms_status`` is the
+    outbox of an agent's message that also goes to the customer's phone.
+    """
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        CheckConstraint(_one_of("sender", CHAT_SENDERS), name="sender"),
+        CheckConstraint(_one_of("via", CHAT_VIA), name="via"),
+        CheckConstraint(_one_of("sms_status", SMS_STATUSES), name="sms_status"),
+        UniqueConstraint("session_id", "client_id"),
+        Index(None, "session_id", "id"),
+        Index(None, "sms_status"),
+    )
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("chat_sessions.id"))
+    sender: Mapped[str] = mapped_column(String(16))
+    via: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    client_id: Mapped[str | None] = mapped_column(Text)
+    external_sid: Mapped[str | None] = mapped_column(Text, unique=True)
+    sms_status: Mapped[str] = mapped_column(String(16))
+    sms_sid: Mapped[str | None] = mapped_column(Text)
 
 
 def instant(at: datetime) -> BindParameter[datetime]:

@@ -1,8 +1,9 @@
 """What a call's turn changes besides the call itself, in the same transaction as the turn.
 
-Joining or leaving a queue's line, asking for a callback, cancelling one: written with the turn
-that decided it, so a crash can never leave a caller told "we will call you back" without the
-request, nor a request without the turn that made it.
+Joining or leaving a queue's line, asking for a callback, cancelling one, moving to a chat:
+written with the turn that decided it, so a crash can never leave a caller told "we will call
+you back" (or "we have texted you a link") without the request, nor a request without the turn
+that made it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from history import callback_requests, queue_line
+from history import callback_requests, chat_sessions, queue_line
 from history.callback_requests import CallbackRequest
+from history.chat_sessions import ChatRequest
 from history.queue_line import JoinQueue, LeaveQueue
 
 
@@ -31,7 +33,14 @@ class CancelCallback:
     callback_id: int
 
 
-TurnEffect = JoinQueue | LeaveQueue | RequestCallback | CancelCallback
+@dataclass(frozen=True, slots=True)
+class OpenChat:
+    """Move the caller to a chat (this call's interaction becomes its parent and context)."""
+
+    request: ChatRequest
+
+
+TurnEffect = JoinQueue | LeaveQueue | RequestCallback | CancelCallback | OpenChat
 
 
 def apply(
@@ -56,3 +65,5 @@ def apply(
                 callback_requests.open_request(conn, request)
             case CancelCallback():
                 callback_requests.cancel(conn, effect.callback_id, at=at, by="caller")
+            case OpenChat():
+                chat_sessions.open_from_call(conn, effect.request, interaction_id)

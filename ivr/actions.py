@@ -4,9 +4,9 @@ Two families share one vocabulary. *Call actions* (``Prompt``, ``Listen``, ``Tra
 ``Enqueue``, ``Hold``, ``Offer``, ``Leave``, ``ConnectAgent``, ``Hangup``) are rendered to the
 caller by telephony. *Record actions* (``NodeEntered``, ``ValueCollected``, ``InputRejected``,
 ``HoursChecked``, ``FellBack``, ``Outcome``, ``ConfirmationAsked``, ``Confirmed``,
-``KeypadFallback``, ``QueueLeft``, ``ScheduleCallback``, ``CancelCallback``, ``SurveyAnswered``)
-go into the interaction history (the call service also carries out the queue and callback ones
-in the same transaction); renderers skip them.
+``KeypadFallback``, ``QueueLeft``, ``ScheduleCallback``, ``CancelCallback``, ``SurveyAnswered``,
+``EscalateToChat``) go into the interaction history (the call service also carries out the
+queue, callback and chat ones in the same transaction); renderers skip them.
 """
 
 from __future__ import annotations
@@ -235,6 +235,20 @@ class SurveyAnswered:
     scale: int
 
 
+@dataclass(frozen=True)
+class EscalateToChat:
+    """Open a text chat for the caller with an agent of ``queue``; a link goes out by SMS.
+
+    ``waiting_since`` is the caller's place in line: when they joined a queue, or now.
+    """
+
+    node: str
+    queue: str
+    phone: str
+    language: str
+    waiting_since: datetime
+
+
 CallAction = Prompt | Listen | Transfer | Enqueue | Hold | Offer | Leave | ConnectAgent | Hangup
 RecordAction = (
     NodeEntered
@@ -250,5 +264,6 @@ RecordAction = (
     | ScheduleCallback
     | CancelCallback
     | SurveyAnswered
+    | EscalateToChat
 )
 Action = CallAction | RecordAction

@@ -16,6 +16,7 @@ from typing import Final
 
 from config.menu import (
     CallbackNode,
+    ChatNode,
     CollectNode,
     GotoNode,
     HangupNode,
@@ -30,8 +31,8 @@ from config.menu import (
 )
 from config.menu import Prompt as PromptText
 from ivr import actions as act
+from ivr import escalation, offers, queueing
 from ivr import events as ev
-from ivr import offers, queueing
 from ivr.choice import Choice, digits_choice, heard_choice, keyed_option, pending_choice
 from ivr.confirmation import Answer, answered, ask, is_yes, thresholds
 from ivr.hours import is_open, local_time
@@ -331,6 +332,14 @@ def _enter(
                 return _transfer(node, state, out)
             case QueueNode():
                 return queueing.enqueue(node, state, out, at)
+            case ChatNode():
+                escalated = escalation.escalate(menu, node, state, out, at)
+                if escalated is not None:
+                    return escalated
+                out.extend(escalation.unavailable(menu, node, state))
+                if node.next is None:
+                    return _goodbye(menu, state, tuple(out), outcome="completed")
+                node_id = node.next
             case HangupNode():
                 return _hang_up(node, state, out)
     return _goodbye(

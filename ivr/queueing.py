@@ -1,4 +1,4 @@
-"""Waiting for an agent: hold documents, the callback offer, leaving the line, the agent's call.
+"""Waiting for an agent: hold documents, the callback and chat offers, leaving, the agent's call.
 
 The engine hands these steps here with its ``enter`` (walk to a node) so that this module adds
 no import cycle; every function is pure like the engine.
@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from config.menu import CallbackNode, Menu, QueueNode, SurveyNode
 from config.messages import MINUTES_PLACEHOLDER, POSITION_PLACEHOLDER, SLOT_PLACEHOLDER, MessageKey
 from ivr import actions as act
+from ivr import escalation, offers
 from ivr import events as ev
-from ivr import offers
 from ivr.slots import spoken_slot, stored_slot
 from ivr.state import PHASE_ENDED, PHASE_QUEUED, PHASE_WITH_AGENT, CallState
 
@@ -31,7 +31,9 @@ CALLER_GONE: Final = frozenset({"bridged", "hangup"})
 REDIRECTED: Final = "redirected"
 EXIT_CALLBACK: Final = "callback"
 EXIT_OVERFLOW: Final = "overflow"
+EXIT_CHAT: Final = escalation.FROM_QUEUE
 OFFER_KEY: Final = "1"
+CHAT_KEY: Final = "2"
 # Seconds the caller has to press the offer's key before the hold audio goes on.
 OFFER_TIMEOUT_SECONDS: Final = 5
 # Below a minute the estimate is still said as "about one minute": "zero minutes" is a promise.
@@ -70,21 +72,35 @@ def waited(menu: Menu, state: CallState, event: ev.QueueWaited) -> Step:
     if limit is not None and event.waited_seconds >= limit:
         return replace(state, queue_exit=EXIT_OVERFLOW), (act.Leave(),)
     actions: list[act.Action] = [_announcement(menu, event, language)]
+    offers_made = 0
     if isinstance(node, QueueNode) and _offers_callback(node, event.waited_seconds):
         offer = menu.messages[MessageKey.QUEUE_OFFER_CALLBACK][language]
-        actions += [act.Prompt(offer, language), act.Offer(state.turn, OFFER_TIMEOUT_SECONDS)]
+        actions.append(act.Prompt(offer, language))
+        offers_made += 1
+    if isinstance(node, QueueNode) and _offers_chat(node, state, event.waited_seconds):
+        offer = menu.messages[MessageKey.QUEUE_OFFER_CHAT][language]
+        actions.append(act.Prompt(offer, language))
+        offers_made += 1
+    if offers_made:
+        actions.append(act.Offer(state.turn, OFFER_TIMEOUT_SECONDS))
     hold = node.announce_every if isinstance(node, QueueNode) else QueueNode.announce_every
     actions.append(act.Hold(hold))
     return state, tuple(actions)
 
 
 def key_pressed(menu: Menu, state: CallState, event: ev.DigitsEntered) -> Step:
-    """A key pressed at the callback offer while waiting: 1 leaves the line for a callback."""
+    """A key pressed at an offer while waiting: 1 leaves for a callback, 2 for a chat."""
     node = menu.nodes.get(state.node)
     if state.queue_exit is not None or not isinstance(node, QueueNode):
         return state, ()
     if event.digits == OFFER_KEY and node.offer_callback_after is not None:
         return replace(state, queue_exit=EXIT_CALLBACK), (act.Leave(),)
+    if (
+        event.digits == CHAT_KEY
+        and node.offer_chat is not None
+        and offers.E164.fullmatch(state.caller)
+    ):
+        return replace(state, queue_exit=EXIT_CHAT), (act.Leave(),)
     no_match = menu.messages[MessageKey.NO_MATCH][state.language]
     return state, (act.Prompt(no_match, state.language),)
 
@@ -106,6 +122,9 @@ def left(
         if state.queue_exit == EXIT_CALLBACK:
             first = "callback" if offers.E164.fullmatch(state.caller) else "number"
             return enter(menu, state, f"{node.id}{offers.FLOW}{first}", (gone,), event.at)
+        if state.queue_exit == EXIT_CHAT and node.offer_chat:
+            # The chat keeps the caller's place: `queued_at` stays in the state.
+            return enter(menu, state, node.offer_chat, (gone,), event.at)
         if state.queue_exit == EXIT_OVERFLOW and node.overflow:
             fell = act.FellBack(node.id, node.overflow, f"waited {event.queue_seconds}s")
             return enter(menu, state, node.overflow, (gone, fell), event.at)
@@ -216,6 +235,15 @@ def _announcement(menu: Menu, event: ev.QueueWaited, language: str) -> act.Promp
 
 def _offers_callback(node: QueueNode, waited_seconds: int) -> bool:
     return node.offer_callback_after is not None and waited_seconds >= node.offer_callback_after
+
+
+def _offers_chat(node: QueueNode, state: CallState, waited_seconds: int) -> bool:
+    # Only a caller whose number can take the link's text is offered a chat.
+    return (
+        node.offer_chat is not None
+        and offers.E164.fullmatch(state.caller) is not None
+        and waited_seconds >= node.offer_chat_after
+    )
 
 
 def _result(state: CallState, event: ev.QueueResult) -> str:

@@ -18,7 +18,7 @@ from history.store import SqlHistoryStore
 from speech.admission import SpeechAdmission
 from speech.listening import SpeechEngine
 from speech.synthesis import PromptSynthesizer, Synthesizer
-from web import agents_api, api, contacts, health, media, prompts, twilio_routes
+from web import agents_api, api, chat_routes, contacts, health, media, prompts, twilio_routes
 from web.keys import (
     ADMISSION,
     CALLS,
@@ -64,6 +64,7 @@ def create_app(
     app.cleanup_ctx.append(_speech)
     app.cleanup_ctx.append(_menus_and_calls)
     app.cleanup_ctx.append(contacts.contacts)
+    app.cleanup_ctx.append(chat_routes.chats)
     app.add_routes(health.routes())
     app.add_routes(prompts.routes())
     app.add_routes(twilio_routes.routes())
@@ -71,6 +72,7 @@ def create_app(
     app.add_routes(contacts.routes())
     app.add_routes(api.routes())
     app.add_routes(agents_api.routes())
+    app.add_routes(chat_routes.routes())
     return app
 
 

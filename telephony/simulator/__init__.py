@@ -12,6 +12,7 @@ from telephony.simulator.rest_record import (
     StandInRecord,
 )
 from telephony.simulator.scenario import CallerConfig
+from telephony.simulator.texts import TextReply, send_text
 from telephony.simulator.transcript import (
     CallerSpoke,
     CallTranscript,
@@ -77,8 +78,10 @@ __all__ = [
     "StreamHeard",
     "StreamOpened",
     "StreamPrompt",
+    "TextReply",
     "TwimlNode",
     "TwimlRejected",
     "check_twiml",
     "place_call",
+    "send_text",
 ]

@@ -72,6 +72,9 @@ def phone_book(args: argparse.Namespace) -> PhoneBook:
     return PhoneBook.of(phones, default)
 
 
+TEXT_POLL_SECONDS: Final = 0.5
+
+
 async def serve(args: argparse.Namespace, out: Output = print) -> None:
     """Listen until cancelled (Ctrl-C), then stop the calls still running."""
     stand_in = RestStandIn(
@@ -84,12 +87,24 @@ async def serve(args: argparse.Namespace, out: Output = print) -> None:
     )
     url = await stand_in.start(args.host, args.port)
     out(f"Twilio REST stand-in on {url}: set VOICEDESK_TWILIO_API_BASE={url}")
+    texts = asyncio.create_task(_print_texts(stand_in, out))
     try:
         await asyncio.Event().wait()
     finally:
+        texts.cancel()
         await stand_in.close()
         record = stand_in.record
         out(f"{len(record.calls)} call(s), {len(record.messages)} message(s) placed")
+
+
+async def _print_texts(stand_in: RestStandIn, out: Output) -> None:
+    """Show each text as it is sent (a chat link, a confirmation): offline, this is the phone."""
+    shown = 0
+    while True:
+        await asyncio.sleep(TEXT_POLL_SECONDS)
+        for message in stand_in.record.messages[shown:]:
+            out(f"SMS to {message.to} from {message.from_}: {message.body}")
+        shown = len(stand_in.record.messages)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,7 +32,7 @@ def test_queue_callback_survey_example_loads() -> None:
 
 
 def test_message_table_shows_each_new_message_with_its_korean_text() -> None:
-    table = section("System messages of queues, callbacks and surveys")
+    table = section("System messages of queues, callbacks, surveys and chats")
     first_new = list(MessageKey).index(MessageKey.QUEUE_POSITION)
     for key in list(MessageKey)[first_new:]:
         cells = [f"`{key.value}`", ", ".join(f"`{p}`" for p in placeholders(key))]

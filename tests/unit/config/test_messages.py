@@ -47,7 +47,12 @@ def test_placeholders_list_each_value_a_message_is_completed_with() -> None:
 
 def test_only_sms_texts_are_not_spoken() -> None:
     assert {key for key in MessageKey if not is_spoken(key)} == SMS_MESSAGES
-    assert {MessageKey.SMS_CALLBACK_QUEUED, MessageKey.SMS_CALLBACK_BOOKED} == SMS_MESSAGES
+    texts = {
+        MessageKey.SMS_CALLBACK_QUEUED,
+        MessageKey.SMS_CALLBACK_BOOKED,
+        MessageKey.SMS_CHAT_LINK,
+    }
+    assert texts == SMS_MESSAGES
 
 
 def test_built_in_sms_texts_fit_one_segment_with_a_long_slot() -> None:
