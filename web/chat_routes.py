@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import timedelta
 from importlib import resources
 from typing import Any, Final
@@ -50,6 +50,8 @@ OUTBOX_EVERY: Final = 1.0
 SEEN_EVERY: Final = 10.0
 """Seconds between a customer page's presence notes (well inside chat.sessions.PRESENCE)."""
 CLOSED_SHOWN: Final = 5
+WS_TRY_AGAIN: Final = 1013
+"""Websocket close code "try again later": the page reconnects and resumes."""
 """Recently closed chats an agent's list keeps."""
 MANAGERS: Final = frozenset({"admin", "supervisor"})
 STATIC_FILES: Final = frozenset({"chat.html", "chat.js", "chat.css", "agent.html", "agent.js"})
@@ -167,7 +169,9 @@ async def customer_socket(request: web.Request) -> web.StreamResponse:
         await ws.close(code=4400, message=b"hello expected")
         return ws
     after = _int(hello.get("after"))
-    follower = asyncio.create_task(_follow_customer(ws, service, opened.id, after, request))
+    follower = asyncio.create_task(
+        _following(ws, _follow_customer(ws, service, opened.id, after, request))
+    )
     try:
         async for frame in ws:
             if frame.type != WSMsgType.TEXT:
@@ -245,7 +249,7 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     raw_after = auth.get("after") if auth is not None else None
     after = {int(k): _int(v) for k, v in (raw_after or {}).items() if str(k).isdigit()}
     follower = asyncio.create_task(
-        _follow_agent(ws, service, key.agent_id, agent["queues"], after, request)
+        _following(ws, _follow_agent(ws, service, key.agent_id, agent["queues"], after, request))
     )
     try:
         async for frame in ws:
@@ -503,6 +507,21 @@ def _refusal(problem: LinkProblem) -> web.Response:
         charset="utf-8",
         headers=SECURITY_HEADERS,
     )
+
+
+async def _following(ws: web.WebSocketResponse, follow: Coroutine[Any, Any, None]) -> None:
+    """Run a socket's follower; close the socket if it fails, so the page reconnects.
+
+    A failure (the database went away) then costs a reconnection that resumes after the page's
+    last message, rather than a page waiting on a dead feed.
+    """
+    try:
+        await follow
+    except (ConnectionError, RuntimeError) as err:  # the socket closed under a send
+        log.debug("chat socket follower stopped: %r", err)
+    except Exception:
+        log.exception("chat socket follower failed; closing the socket")
+        await ws.close(code=WS_TRY_AGAIN, message=b"try again")
 
 
 async def _first_message(ws: web.WebSocketResponse) -> dict[str, Any] | None:
