@@ -297,7 +297,9 @@ async def _follow_agent(
         listed = await service.listing(queues=queues, agent_id=agent_id, closed=CLOSED_SHOWN)
         view = [_agent_chat(request, chat) for chat in listed]
         if view != shown:
-            await ws.send_json({"type": "chats", "chats": view})
+            # The server's "now" lets the console show waiting times without trusting its clock.
+            now = request.app[CLOCK]().isoformat()
+            await ws.send_json({"type": "chats", "chats": view, "now": now})
             shown = view
         for chat in listed:
             if chat.last_message_id > after.get(chat.id, 0):
