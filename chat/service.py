@@ -7,7 +7,7 @@ known customer. Every change wakes this instance's sockets (`chat.feed`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,8 @@ from history.customers import is_e164
 from history.db import Database
 
 Clock = Callable[[], datetime]
+Closed = Callable[[ChatInfo], Awaitable[None]]
+"""Told of every chat that closes (the Conversations adapter closes the chat's Conversation)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,7 @@ class ChatService:
         *,
         sms_queue: str | None,
         language: str,
+        on_closed: Closed | None = None,
     ) -> None:
         """Serve chats stored in ``db``.
 
@@ -68,6 +71,7 @@ class ChatService:
             sms_queue: The queue of a chat started by a text from a known customer without an
                 open chat; None: such texts start no chat.
             language: The language of a chat started by a text (the menu's first).
+            on_closed: Told of each chat that closes, after the close is stored.
 
         """
         self._db = db
@@ -76,6 +80,7 @@ class ChatService:
         self._clock = clock
         self._sms_queue = sms_queue
         self._language = language
+        self._on_closed = on_closed
 
     def link_token(self, chat_id: int, phone: str) -> str:
         """A fresh link token for the chat of ``phone``."""
@@ -137,16 +142,21 @@ class ChatService:
         """Close a chat with ``outcome`` (``agent_id`` None: as a manager)."""
         chat = await self._db.write(sessions.close, chat_id, agent_id, outcome, self._clock())
         self.feed.notify()
+        if self._on_closed is not None:
+            await self._on_closed(chat)
         return chat
 
     async def seen(self, chat_id: int) -> None:
         """The customer's page is open."""
         await self._db.write(sessions.seen, chat_id, self._clock())
 
-    async def inbound_text(self, text: InboundText) -> TextResult:
-        """Add a customer's text to their open chat, or start one for a known customer."""
+    async def inbound_text(self, text: InboundText, *, via: str = "sms") -> TextResult:
+        """Add a customer's text to their open chat, or start one for a known customer.
+
+        ``via`` is ``sms`` (the SMS bridge) or ``conversations`` (a Twilio Conversation).
+        """
         result = await self._db.write(
-            _inbound, text, self._clock(), self._sms_queue, self._language
+            _inbound, text, self._clock(), self._sms_queue, self._language, via
         )
         if result.message is not None:
             self.feed.notify()
@@ -160,11 +170,16 @@ class ChatService:
 
 
 def _inbound(
-    conn: Connection, text: InboundText, at: datetime, sms_queue: str | None, language: str
+    conn: Connection,
+    text: InboundText,
+    at: datetime,
+    sms_queue: str | None,
+    language: str,
+    via: str,
 ) -> TextResult:
     if not is_e164(text.from_):
         return TextResult(None, None)
-    message = NewMessage("customer", "sms", text.body, at, external_sid=text.message_sid)
+    message = NewMessage("customer", via, text.body, at, external_sid=text.message_sid)
     chat = sessions.find_open_for(conn, text.from_)
     started = False
     if chat is None:

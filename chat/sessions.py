@@ -60,6 +60,7 @@ class ChatInfo:
     context: dict[str, Any]
     customer_via: str
     last_message_id: int
+    conversation_sid: str | None = None
 
     def to_json(self, *, with_context: bool = True) -> dict[str, Any]:
         """A JSON-ready dict, times in ISO 8601."""
@@ -165,6 +166,7 @@ def _chats() -> Any:
         ChatSession.context,
         ChatSession.customer_via,
         _LAST_MESSAGE.label("last_message_id"),
+        ChatSession.conversation_sid,
     ).outerjoin(Agent, Agent.id == ChatSession.agent_id)
 
 
@@ -315,7 +317,8 @@ def post(conn: Connection, chat_id: int, message: NewMessage) -> tuple[MessageIn
     ).scalar_one()
     changes: dict[str, Any] = {"updated_at": message.at}
     if message.sender == "customer":
-        changes["customer_via"] = "sms" if message.via == "sms" else "web"
+        # A text through a Conversation is a text too: replies should reach the phone.
+        changes["customer_via"] = "web" if message.via == "web" else "sms"
     conn.execute(update(ChatSession).where(ChatSession.id == chat_id).values(**changes))
     payload = {
         "chat_id": chat_id,
@@ -429,6 +432,15 @@ def seen(conn: Connection, chat_id: int, at: datetime) -> None:
     """The customer's page is open now (messages need no SMS while it stays open)."""
     # Not `updated_at`: being seen is not a change agents' lists need to redraw for.
     conn.execute(update(ChatSession).where(ChatSession.id == chat_id).values(customer_seen_at=at))
+
+
+def remember_conversation(conn: Connection, chat_id: int, conversation_sid: str) -> None:
+    """Store the Twilio Conversation carrying the chat (idempotent: the same SID again)."""
+    conn.execute(
+        update(ChatSession)
+        .where(ChatSession.id == chat_id)
+        .values(conversation_sid=conversation_sid)
+    )
 
 
 def changed_since(conn: Connection, chat_ids: Iterable[int], since: datetime) -> bool:

@@ -127,6 +127,12 @@ class Settings(BaseSettings):
         description="Key that signs customers' chat links; unset = derived from the Twilio "
         "auth token. Changing it invalidates every link sent.",
     )
+    chat_channel: Literal["sms", "conversations"] = Field(
+        default="sms",
+        description="How chat texts reach customers' phones: plain SMS (replies to POST "
+        "/twilio/sms) or one Twilio Conversation per chat (replies to POST "
+        "/twilio/conversations).",
+    )
     chat_sms_queue: str | None = Field(
         default=None,
         description="Queue of a chat started by a text from a known customer with no open "

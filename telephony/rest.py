@@ -1,9 +1,9 @@
-"""The Twilio REST API as voicedesk uses it: outbound calls, call updates, queue members, SMS.
+"""The Twilio REST API as voicedesk uses it: calls, call updates, queue members, SMS, Conversations.
 
 The only place REST calls live. It drives the real ``twilio`` library's ``Client`` with its
 asynchronous HTTP client (``*_async`` methods), so the event loop never waits on Twilio; the
-``api`` domain's base URL can point at the simulator's stand-in (``VOICEDESK_TWILIO_API_BASE``),
-since Twilio's cloud cannot be reached from our machines.
+``api`` and ``conversations`` domains' base URL can point at the simulator's stand-in
+(``VOICEDESK_TWILIO_API_BASE``), since Twilio's cloud cannot be reached from our machines.
 
 Every failure leaves as one of two errors, because the caller's next move depends only on this:
 
@@ -41,6 +41,12 @@ DEFAULT_STATUS_EVENTS: Final = ("initiated", "ringing", "answered", "completed")
 DEFAULT_RING_TIMEOUT_SECONDS: Final = 30
 """Seconds Twilio lets an outbound call ring: long enough for a person to reach the phone,
 short enough to give up before most voicemail systems answer (Twilio's default is 60)."""
+
+CONVERSATION_EXISTS: Final = 50353
+"""Twilio's code for "Conversation with provided unique name already exists" (409)."""
+
+ALREADY_PARTICIPANT: Final = frozenset({50416, 50433, 50437})
+"""Twilio's codes for a participant (or its address and proxy address binding) already there."""
 
 _EXPLICIT_ENVIRONMENT: Final[Mapping[str, str]] = {"TWILIO_EDGE": "", "TWILIO_REGION": ""}
 """Given to ``Client`` instead of ``os.environ``, which it reads otherwise: configuration is read
@@ -258,6 +264,102 @@ class TwilioRest:
             )
             return str(message.sid)
 
+    async def create_conversation(self, *, unique_name: str, friendly_name: str) -> str:
+        """Create a Conversation, or find the one already created with ``unique_name``.
+
+        The unique name makes a retry after an uncertain answer safe: Twilio refuses a second
+        conversation with it (409, code 50353), and the existing one is fetched instead.
+
+        Returns:
+            Its ConversationSid (``CH…``).
+
+        Raises:
+            RestRejectedError: Twilio refused it.
+            RestUncertainError: It may or may not have been created.
+
+        """
+        async with self._boundary(f"create conversation {unique_name}"):
+            conversations = self._conversations().conversations
+            try:
+                created = await conversations.create_async(
+                    unique_name=unique_name, friendly_name=friendly_name
+                )
+            except TwilioRestException as err:
+                if err.code != CONVERSATION_EXISTS:
+                    raise
+                created = await conversations(unique_name).fetch_async()
+            return str(created.sid)
+
+    async def add_sms_participant(
+        self, conversation_sid: str, *, address: str, proxy_address: str
+    ) -> str:
+        """Add a phone to a Conversation as an SMS participant (already there: fine).
+
+        Args:
+            conversation_sid: The conversation.
+            address: The customer's number (E.164).
+            proxy_address: Our number the conversation texts them from.
+
+        Returns:
+            The participant's SID (``MB…``), new or the one already in the conversation.
+
+        Raises:
+            RestRejectedError: Twilio refused it, e.g. the number is bound to another open
+                conversation with the same proxy address (409, code 50416).
+            RestUncertainError: It may or may not have been added.
+
+        """
+        async with self._boundary(f"add {address} to conversation {conversation_sid}"):
+            participants = self._conversations().conversations(conversation_sid).participants
+            try:
+                added = await participants.create_async(
+                    messaging_binding_address=address,
+                    messaging_binding_proxy_address=proxy_address,
+                )
+                return str(added.sid)
+            except TwilioRestException as err:
+                if err.code not in ALREADY_PARTICIPANT:
+                    raise
+                # The same codes name a binding held by *another* conversation: only this
+                # conversation's own participant list tells whether the customer is in it.
+                for participant in await participants.list_async():
+                    binding = participant.messaging_binding or {}
+                    if (binding.get("address"), binding.get("proxy_address")) == (
+                        address,
+                        proxy_address,
+                    ):
+                        return str(participant.sid)
+                raise
+
+    async def post_conversation_message(
+        self, conversation_sid: str, *, author: str, body: str
+    ) -> str:
+        """Post a message to a Conversation; Twilio texts it to its SMS participants.
+
+        Returns:
+            The message's SID (``IM…``).
+
+        Raises:
+            RestRejectedError: Twilio refused it; nothing was posted.
+            RestUncertainError: It may or may not have been posted.
+
+        """
+        async with self._boundary(f"post to conversation {conversation_sid}"):
+            messages = self._conversations().conversations(conversation_sid).messages
+            message = await messages.create_async(author=author, body=body)
+            return str(message.sid)
+
+    async def close_conversation(self, conversation_sid: str) -> None:
+        """Close a Conversation (``State=closed``): it frees the customer's SMS binding.
+
+        Raises:
+            RestRejectedError: No such conversation.
+            RestUncertainError: No clear answer.
+
+        """
+        async with self._boundary(f"close conversation {conversation_sid}"):
+            await self._conversations().conversations(conversation_sid).update_async(state="closed")
+
     async def close(self) -> None:
         """Close the HTTP connections; the object may be used again afterwards."""
         http, self._http, self._client = self._http, None, None
@@ -273,6 +375,12 @@ class TwilioRest:
         await self.close()
 
     def _account(self) -> Any:
+        return self._twilio().api.v2010.account
+
+    def _conversations(self) -> Any:
+        return self._twilio().conversations.v1
+
+    def _twilio(self) -> Any:
         # Built on first use, inside the running loop: the HTTP client opens an aiohttp session.
         if self._client is None:
             self._http = AsyncTwilioHttpClient()
@@ -284,8 +392,9 @@ class TwilioRest:
             )
             if self._api_base is not None:
                 client.api.base_url = self._api_base
+                client.conversations.base_url = self._api_base
             self._client = client
-        return self._client.api.v2010.account
+        return self._client
 
     @asynccontextmanager
     async def _boundary(self, what: str) -> AsyncIterator[None]:

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import timedelta
 from importlib import resources
 from typing import Any, Final
@@ -27,15 +27,17 @@ from aiohttp import WSMsgType, web
 from twilio.twiml.messaging_response import MessagingResponse
 
 from agents.roster import get_agent
+from chat import sessions
+from chat.conversations import ConversationsChannel, inbound_of
 from chat.feed import ChatFeed
-from chat.outbox import ChatOutbox, LinkText
+from chat.outbox import ChatChannel, ChatOutbox, LinkText
 from chat.service import ChatService, InboundText, customer_view
 from chat.sessions import ChatError, ChatInfo, MessageInfo
 from chat.sms import SmsChannel
 from chat.tokens import LinkProblem, LinkSigner
 from chat.topics import topics
 from config.messages import LINK_PLACEHOLDER, MessageKey
-from telephony.rest import TwilioRest
+from telephony.rest import TelephonyRestError, TwilioRest
 from web.api import AGENT, ROLE
 from web.keys import CLOCK, MENUS, SETTINGS, STORE
 from web.twilio_routes import FORM
@@ -97,33 +99,63 @@ async def chats(app: web.Application) -> AsyncIterator[None]:
     menu = app[MENUS].published
     queue = settings.chat_sms_queue or next(iter(menu.queues), None)
     feed = ChatFeed()
-    service = ChatService(
-        app[STORE].database,
-        signer,
-        feed,
-        app[CLOCK],
-        sms_queue=queue,
-        language=menu.default_language,
-    )
-    app[CHATS] = service
-    app[PAGES] = await asyncio.to_thread(_read_pages)
     rest = TwilioRest(
         settings.twilio_account_sid,
         settings.twilio_auth_token.get_secret_value(),
         api_base=settings.twilio_api_base,
     )
-    outbox = ChatOutbox(
-        app[STORE].database,
-        SmsChannel(rest, settings.twilio_caller_id),
-        link_body=_link_body(app, service),
-        clock=app[CLOCK],
+    database = app[STORE].database
+
+    async def remember(chat_id: int, conversation_sid: str) -> None:
+        await database.write(sessions.remember_conversation, chat_id, conversation_sid)
+
+    channel: ChatChannel
+    on_closed = None
+    if settings.chat_channel == "conversations":
+        conversations = ConversationsChannel(rest, settings.twilio_caller_id, remember=remember)
+        channel, on_closed = conversations, _closing_conversations(conversations)
+    else:
+        channel = SmsChannel(rest, settings.twilio_caller_id)
+    service = ChatService(
+        database,
+        signer,
+        feed,
+        app[CLOCK],
+        sms_queue=queue,
+        language=menu.default_language,
+        on_closed=on_closed,
     )
+    app[CHATS] = service
+    app[PAGES] = await asyncio.to_thread(_read_pages)
+    outbox = ChatOutbox(database, channel, link_body=_link_body(app, service), clock=app[CLOCK])
     sender = asyncio.create_task(_send_texts(outbox, feed))
     yield
     sender.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sender
     await rest.close()
+
+
+def _closing_conversations(
+    conversations: ConversationsChannel,
+) -> Callable[[ChatInfo], Awaitable[None]]:
+    """Close a chat's Conversation with the chat.
+
+    Twilio binds a customer's number to one open Conversation at a time, so an open one would
+    block the customer's next chat.
+    """
+
+    async def close(chat: ChatInfo) -> None:
+        if chat.conversation_sid is None:
+            return
+        try:
+            await conversations.close(chat.conversation_sid)
+        except TelephonyRestError as err:  # the chat is closed; Twilio's side can be closed by hand
+            log.warning(
+                "chat %d: conversation %s not closed: %s", chat.id, chat.conversation_sid, err
+            )
+
+    return close
 
 
 def _link_body(app: web.Application, service: ChatService) -> Callable[[LinkText], Any]:
@@ -460,6 +492,19 @@ async def inbound_sms(request: web.Request) -> web.Response:
     return _twiml(reply)
 
 
+async def inbound_conversation(request: web.Request) -> web.Response:
+    """A Conversations post-event webhook: a customer's message joins their chat."""
+    form: dict[str, str] = request[FORM]
+    text = inbound_of(form)
+    if text is None or text.account_sid != request.app[SETTINGS].twilio_account_sid:
+        return web.Response(status=200)  # another event, or our own message echoed back
+    try:
+        await request.app[CHATS].inbound_text(text.as_inbound(), via="conversations")
+    except Exception:  # Twilio only logs an error answer; the message stays in the Conversation
+        log.exception("conversation message %s not recorded", text.message_sid)
+    return web.Response(status=200)
+
+
 def _twiml(reply: MessagingResponse) -> web.Response:
     return web.Response(text=str(reply), content_type="application/xml", charset="utf-8")
 
@@ -568,4 +613,5 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/chats/{chat_id}/messages", post_message),
         web.post("/api/chats/{chat_id}/close", close_chat),
         web.post("/twilio/sms", inbound_sms),
+        web.post("/twilio/conversations", inbound_conversation),
     ]

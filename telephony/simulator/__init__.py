@@ -1,6 +1,7 @@
 """The offline simulator: plays Twilio's part against a running voicedesk."""
 
 from telephony.simulator.caller import place_call
+from telephony.simulator.conversation_webhooks import send_conversation_message
 from telephony.simulator.network import Network
 from telephony.simulator.phones import Phone, PhoneBook, RestFault
 from telephony.simulator.rest_api import RestStandIn
@@ -83,5 +84,6 @@ __all__ = [
     "TwimlRejected",
     "check_twiml",
     "place_call",
+    "send_conversation_message",
     "send_text",
 ]

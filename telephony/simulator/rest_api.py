@@ -3,10 +3,12 @@
 Endpoints (under ``/2010-04-01/Accounts/{AccountSid}``): ``Calls.json`` (create, list),
 ``Calls/{Sid}.json`` (fetch, update: redirect or end), ``Queues.json`` (create, list),
 ``Queues/{Sid}.json``, ``Queues/{Sid}/Members.json``, ``Queues/{Sid}/Members/{CallSid}.json``
-(fetch, dequeue), ``Messages.json`` (create), ``Messages/{Sid}.json``. Requests need HTTP Basic
-auth with the account SID and auth token (401 with Twilio's error body otherwise); bad input
-gets Twilio's 400/404 error bodies. What the calls then do is ``telephony.simulator.outbound``;
-what was asked and done is recorded (:attr:`RestStandIn.record`).
+(fetch, dequeue), ``Messages.json`` (create), ``Messages/{Sid}.json``; and the Conversations API
+under ``/v1/Conversations`` (``telephony.simulator.conversations``: point the client's
+``conversations`` domain here too). Requests need HTTP Basic auth with the account SID and auth
+token (401 with Twilio's error body otherwise); bad input gets Twilio's 400/404 error bodies.
+What the calls then do is ``telephony.simulator.outbound``; what was asked and done is recorded
+(:attr:`RestStandIn.record`).
 
 Usage::
 
@@ -26,12 +28,15 @@ import binascii
 import hmac
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Final
 
 from aiohttp import web
 
+from telephony.simulator import conversations
 from telephony.simulator import rest_params as params
+from telephony.simulator.conversations import ConversationStore
 from telephony.simulator.network import Network
 from telephony.simulator.outbound import Webhooks
 from telephony.simulator.phones import PhoneBook, RestFault
@@ -98,6 +103,8 @@ class RestStandIn:
             time_scale=time_scale,
             webhooks=webhooks,
         )
+        self.conversations = ConversationStore(account_sid, self.network.clock)
+        """The Conversations API's state; ``faults`` makes its answers go wrong."""
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -109,7 +116,12 @@ class RestStandIn:
     @property
     def record(self) -> StandInRecord:
         """Everything asked and done so far."""
-        return self.switchboard.record()
+        return replace(
+            self.switchboard.record(),
+            conversations=self.conversations.created(),
+            participants=self.conversations.participants(),
+            conversation_messages=self.conversations.messages(),
+        )
 
     def deliver_to(self, server_url: str, public_url: str | None = None) -> None:
         """Send webhooks of calls placed from now on to ``server_url``."""
@@ -121,6 +133,7 @@ class RestStandIn:
         app[SWITCHBOARD] = self.switchboard
         app.cleanup_ctx.append(self._switchboard_open)
         _add_routes(app, account_path("{account}"))
+        conversations.add_routes(app, self.conversations)
         return app
 
     async def start(self, host: str = LOCALHOST, port: int = 0) -> str:

@@ -1,8 +1,9 @@
 """What the REST stand-in saw and did, as read-only values tests can count and compare.
 
 Every request (with the status answered), every call placed and every message sent, every
-status callback delivered. ``dial_counts`` and ``duplicate_dials`` answer "was anyone called
-twice?" directly.
+status callback delivered; for the Conversations API, every conversation created, participant
+added and message posted. ``dial_counts`` and ``duplicate_dials`` answer "was anyone called
+twice?" directly, ``messages_in`` "what was posted to this conversation?".
 """
 
 from __future__ import annotations
@@ -113,6 +114,68 @@ class SentMessage:
 
 
 @dataclass(frozen=True)
+class CreatedConversation:
+    """A Conversation created over REST, as it stands now.
+
+    Attributes:
+        sid: Its ``CH…`` SID.
+        unique_name: The ``UniqueName`` it was created with, if any.
+        friendly_name: Its ``FriendlyName``, if any.
+        state: ``active``, ``inactive`` or ``closed``.
+        created_at: When the create request arrived.
+
+    """
+
+    sid: str
+    unique_name: str | None
+    friendly_name: str | None
+    state: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AddedParticipant:
+    """An SMS participant added to a Conversation over REST.
+
+    Attributes:
+        sid: Its ``MB…`` SID.
+        conversation_sid: The conversation it joined.
+        address: ``MessagingBinding.Address``: the customer's number.
+        proxy_address: ``MessagingBinding.ProxyAddress``: our number it texts with.
+        created_at: When it was added.
+
+    """
+
+    sid: str
+    conversation_sid: str
+    address: str
+    proxy_address: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PostedConversationMessage:
+    """A message posted to a Conversation over REST.
+
+    Attributes:
+        sid: Its ``IM…`` SID.
+        conversation_sid: The conversation it was posted to.
+        index: Its place in the conversation, from 0.
+        author: ``Author`` (``system`` when none was given).
+        body: ``Body``.
+        created_at: When it was posted.
+
+    """
+
+    sid: str
+    conversation_sid: str
+    index: int
+    author: str
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class StandInRecord:
     """A snapshot of everything the stand-in recorded, in the order it happened."""
 
@@ -120,6 +183,9 @@ class StandInRecord:
     calls: tuple[PlacedCall, ...]
     messages: tuple[SentMessage, ...]
     callbacks: tuple[SentCallback, ...]
+    conversations: tuple[CreatedConversation, ...] = ()
+    participants: tuple[AddedParticipant, ...] = ()
+    conversation_messages: tuple[PostedConversationMessage, ...] = ()
 
     def dials_to(self, number: str) -> tuple[PlacedCall, ...]:
         """The calls placed to ``number``."""
@@ -136,3 +202,13 @@ class StandInRecord:
     def callbacks_of(self, sid: str) -> tuple[SentCallback, ...]:
         """The status callbacks sent for one call or message."""
         return tuple(callback for callback in self.callbacks if callback.sid == sid)
+
+    def messages_in(self, conversation_sid: str) -> tuple[PostedConversationMessage, ...]:
+        """The messages posted to one conversation, in order."""
+        return tuple(
+            m for m in self.conversation_messages if m.conversation_sid == conversation_sid
+        )
+
+    def participants_of(self, conversation_sid: str) -> tuple[AddedParticipant, ...]:
+        """The participants added to one conversation, in order."""
+        return tuple(p for p in self.participants if p.conversation_sid == conversation_sid)
