@@ -279,9 +279,6 @@ def post(conn: Connection, chat_id: int, message: NewMessage) -> tuple[MessageIn
         raise ChatError("a message needs some text", 400)
     if len(body) > MAX_BODY:
         raise ChatError(f"a message holds at most {MAX_BODY} characters", 400)
-    known = _known(conn, chat_id, message)
-    if known is not None:
-        return known, False
     chat = conn.execute(
         select(
             ChatSession.status,
@@ -295,6 +292,10 @@ def post(conn: Connection, chat_id: int, message: NewMessage) -> tuple[MessageIn
     ).first()
     if chat is None:
         raise ChatError(f"no chat {chat_id}", 404)
+    # Looked up under the chat's lock: a resend racing the original waits for it, then finds it.
+    known = _known(conn, chat_id, message)
+    if known is not None:
+        return known, False
     if chat.status == "closed":
         raise ChatError(f"chat {chat_id} is closed", 409)
     if message.sender == "agent" and chat.agent_id != message.agent_id:

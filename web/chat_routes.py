@@ -415,8 +415,12 @@ async def _visible_chat(request: web.Request) -> ChatInfo:
     chat = await request.app[CHATS].chat(_chat_id(request))
     if chat is None:
         raise _error(404, "no such chat")
-    if request[ROLE] == "agent" and chat.agent_id not in (None, request[AGENT]):
-        raise _error(403, "this chat is another agent's")
+    if request[ROLE] == "agent":
+        if chat.agent_id is not None and chat.agent_id != request[AGENT]:
+            raise _error(403, "this chat is another agent's")
+        agent = await _agent(request, _agent_of(request))
+        if chat.agent_id is None and (agent is None or chat.queue not in agent["queues"]):
+            raise _error(403, "this chat waits in a queue you do not serve")
     return chat
 
 

@@ -21,6 +21,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, AppFactory, app_of
 
+from agents import roster
 from telephony.simulator import CallerConfig, place_call, send_text
 from telephony.simulator.rest_api import RestStandIn
 from telephony.simulator.transcript import InputRequest
@@ -239,6 +240,25 @@ async def test_a_text_from_a_known_customer_starts_a_chat_and_an_unknown_one_doe
     assert started["customer_via"] == "sms" and started["queue"] == "general"
     earlier = started["context"]["earlier"]
     assert {e["channel"] for e in earlier} == {"voice", "chat"}
+
+    # An agent of another queue neither lists nor reads it.
+    store = app_of(server)[STORE]
+    outsider = await store.database.write(
+        roster.add_agent, name="박상담", address="client:park", queues=["billing"], at=OPENING
+    )
+    outsider_api = await _api(server, "agent", outsider.id)
+    assert (await outsider_api("GET", "/api/chats"))["chats"] == []
+    outsider_key = await store.create_api_key(
+        role="agent", name="park", at=datetime.now(UTC), agent_id=outsider.id
+    )
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
+            f"{base}/api/chats/{started['id']}/messages",
+            headers={"Authorization": f"Bearer {outsider_key}"},
+        ) as refused,
+    ):
+        assert refused.status == 403
 
     unknown = await send_text(
         server_url=base,
