@@ -10,6 +10,7 @@ from agents.acd import Acd
 from callbacks.dialer import CallbackDialer
 from calls.menus import MenuRegistry
 from calls.service import CallService, Clock
+from chat.service import ChatService
 from config.settings import Settings
 from history.store import SqlHistoryStore
 from speech.admission import SpeechAdmission
@@ -28,3 +29,6 @@ SPEECH: Final = web.AppKey("speech", SpeechEngine)
 ADMISSION: Final = web.AppKey("admission", SpeechAdmission)
 ACD: Final = web.AppKey("acd", Acd)
 DIALER: Final = web.AppKey("dialer", CallbackDialer)
+CHATS: Final = web.AppKey("chats", ChatService)
+CHAT_PAGES: Final[web.AppKey[dict[str, bytes]]] = web.AppKey("chat_pages")
+"""The chat pages' files, read once at start (they ship with the package)."""

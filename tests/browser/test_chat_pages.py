@@ -27,8 +27,7 @@ from sqlalchemy import Connection, select, update
 from history.models import ChatSession
 from telephony.simulator import CallerConfig, CallTranscript, place_call, send_text
 from telephony.simulator.rest_api import RestStandIn
-from web.chat_routes import CHATS
-from web.keys import STORE
+from web.keys import CHATS, STORE
 
 CUSTOMER: Final = "+821012345678"
 CALLED: Final = "+8215881234"

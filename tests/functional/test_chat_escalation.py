@@ -25,8 +25,7 @@ from agents import roster
 from telephony.simulator import CallerConfig, place_call, send_text
 from telephony.simulator.rest_api import RestStandIn
 from telephony.simulator.transcript import InputRequest
-from web.chat_routes import CHATS
-from web.keys import STORE
+from web.keys import CHATS, STORE
 
 OPENING = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # Monday 10:00 in Seoul
 CALLER = "+821012345678"
