@@ -115,9 +115,6 @@ async def _send_texts(outbox: ChatOutbox, feed: ChatFeed) -> None:
         await feed.wait()
 
 
-# -- helpers ---------------------------------------------------------------------------------
-
-
 def routes() -> list[web.RouteDef]:
     """The chat pages, sockets, API and the webhooks of customers' texts."""
     return [*chat_pages.routes(), *chat_api.routes()]
