@@ -11,16 +11,11 @@ answer's body, and waits at most 5 seconds.
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import Final
-from urllib.parse import urlencode
-
-import aiohttp
-from twilio.request_validator import RequestValidator
 
 from telephony.simulator.scenario import new_sid
-from telephony.simulator.transcript import SimulationError
+from telephony.simulator.texts import post_signed
 
 CONVERSATIONS_PATH: Final = "/twilio/conversations"
 TIMEOUT_SECONDS: Final = 5.0
@@ -104,24 +99,13 @@ async def send_conversation_message(
         participant_sid=participant_sid,
         index=index,
     )
-    signed_url = public_url.rstrip("/") + CONVERSATIONS_PATH
-    headers = {
-        "X-Twilio-Signature": RequestValidator(auth_token).compute_signature(signed_url, form),
-        "Content-Type": "application/x-www-form-urlencoded",
-        "User-Agent": "TwilioProxy/1.1",
-        "I-Twilio-Idempotency-Token": secrets.token_hex(16),
-    }
-    try:
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(
-                server_url.rstrip("/") + CONVERSATIONS_PATH,
-                data=urlencode(form),
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS),
-            ) as response,
-        ):
-            await response.read()
-            return response.status
-    except (aiohttp.ClientError, TimeoutError) as err:
-        raise SimulationError(f"conversation message to {signed_url} failed: {err!r}") from err
+    status, _ = await post_signed(
+        server_url,
+        public_url,
+        CONVERSATIONS_PATH,
+        form,
+        auth_token,
+        TIMEOUT_SECONDS,
+        "conversation message",
+    )
+    return status

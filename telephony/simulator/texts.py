@@ -67,7 +67,31 @@ async def send_text(
         "SmsStatus": "received",
         "ApiVersion": "2010-04-01",
     }
-    signed_url = public_url.rstrip("/") + SMS_PATH
+    status, twiml = await post_signed(
+        server_url, public_url, SMS_PATH, form, auth_token, TIMEOUT_SECONDS, "text"
+    )
+    return TextReply(sid, status, twiml)
+
+
+async def post_signed(
+    server_url: str,
+    public_url: str,
+    path: str,
+    form: dict[str, str],
+    auth_token: str,
+    timeout_seconds: float,
+    what: str,
+) -> tuple[int, str]:
+    """POST ``form`` to ``server_url + path`` signed for ``public_url + path``, as Twilio does.
+
+    Returns:
+        The HTTP status and the body answered.
+
+    Raises:
+        SimulationError: The server could not be reached.
+
+    """
+    signed_url = public_url.rstrip("/") + path
     headers = {
         "X-Twilio-Signature": RequestValidator(auth_token).compute_signature(signed_url, form),
         "Content-Type": "application/x-www-form-urlencoded",
@@ -78,12 +102,12 @@ async def send_text(
         async with (
             aiohttp.ClientSession() as http,
             http.post(
-                server_url.rstrip("/") + SMS_PATH,
+                server_url.rstrip("/") + path,
                 data=urlencode(form),
                 headers=headers,
-                timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS),
+                timeout=aiohttp.ClientTimeout(total=timeout_seconds),
             ) as response,
         ):
-            return TextReply(sid, response.status, await response.text())
+            return response.status, await response.text()
     except (aiohttp.ClientError, TimeoutError) as err:
-        raise SimulationError(f"text to {signed_url} failed: {err!r}") from err
+        raise SimulationError(f"{what} to {signed_url} failed: {err!r}") from err

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, AppFactory, app_of
+from conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, AppFactory, RunningClock, app_of
 from sqlalchemy import Connection, select
 
 from history.callback_requests import list_requests
@@ -41,16 +41,6 @@ CALLED = "+8215881234"
 # talking in 0.2 s.
 TIME_SCALE = 0.01
 STEP_TIMEOUT = 60.0
-
-
-class RunningClock:
-    """Real time from a chosen instant: business hours, and handle times that mean something."""
-
-    def __init__(self, start: datetime) -> None:
-        self._offset = start - datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self._offset
 
 
 class Answers:

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, AppFactory, app_of
+from conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, AppFactory, RunningClock, app_of
 
 from agents import roster
 from telephony.simulator import CallerConfig, place_call, send_conversation_message
@@ -29,16 +29,6 @@ OPENING = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # Monday 10:00 in Seoul
 CALLER = "+821012345678"
 CALLED = "+8215881234"
 STEP_TIMEOUT = 30.0
-
-
-class RunningClock:
-    """Real time from a chosen instant (business hours)."""
-
-    def __init__(self, start: datetime) -> None:
-        self._offset = start - datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self._offset
 
 
 @pytest.fixture

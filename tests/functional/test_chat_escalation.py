@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, AppFactory, app_of
+from conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, AppFactory, RunningClock, app_of
 
 from agents import roster
 from telephony.simulator import CallerConfig, place_call, send_text
@@ -32,16 +32,6 @@ CALLER = "+821012345678"
 CALLED = "+8215881234"
 STEP_TIMEOUT = 30.0
 LINK = re.compile(re.escape(PUBLIC_URL) + r"/chat/(\S+)")
-
-
-class RunningClock:
-    """Real time from a chosen instant (business hours)."""
-
-    def __init__(self, start: datetime) -> None:
-        self._offset = start - datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self._offset
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures of the chat tests: a migrated database (SQLite and PostgreSQL)."""
+"""Fixtures of the chat tests: a store on a migrated database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from history.db import Database, create_engine
+from history.db import create_engine
 from history.migrate import upgrade
+from history.store import SqlHistoryStore
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    """Transactions on a database migrated to head."""
+async def store(database_url: str) -> AsyncIterator[SqlHistoryStore]:
+    """The history store (chats run on its ``database``), on a database migrated to head."""
     await upgrade(database_url)
     engine = create_engine(database_url)
-    database = Database(engine)
+    store = SqlHistoryStore(engine)
     try:
-        yield database
+        yield store
     finally:
-        await database.close()
+        await store.close()
         await engine.dispose()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,8 +15,7 @@ from chat.outbox import AgentText, ChatOutbox, LinkText, pending
 from chat.sessions import ChatError, NewMessage
 from history import chat_sessions
 from history.chat_sessions import ChatRequest
-from history.db import Database, create_engine
-from history.migrate import upgrade
+from history.db import Database
 from history.models import ChatMessage, ChatSession
 from history.records import NewEvent
 from history.store import SqlHistoryStore
@@ -27,18 +25,6 @@ T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 CALLER = "+821012345678"
 CALLED = "+8215881234"
 ACCOUNT = "97531864"
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlHistoryStore]:
-    await upgrade(database_url)
-    engine = create_engine(database_url)
-    store = SqlHistoryStore(engine)
-    try:
-        yield store
-    finally:
-        await store.close()
-        await engine.dispose()
 
 
 def at(seconds: float) -> datetime:

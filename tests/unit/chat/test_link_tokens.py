@@ -17,7 +17,9 @@ def signer(secret: str = "s3cret") -> LinkSigner:
     return LinkSigner(secret, DAY)
 
 
-def check(token: str, phone: str = PHONE, now: datetime = NOW, by: LinkSigner | None = None):
+def check(
+    token: str, phone: str = PHONE, now: datetime = NOW, by: LinkSigner | None = None
+) -> LinkProblem | None:
     claim = parse(token)
     if claim is None:
         return LinkProblem.INVALID
