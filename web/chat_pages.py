@@ -43,7 +43,9 @@ SEEN_EVERY: Final = 10.0
 """Seconds between a customer page's presence notes (well inside chat.sessions.PRESENCE)."""
 WS_TRY_AGAIN: Final = 1013
 """Websocket close code "try again later": the page reconnects and resumes."""
-STATIC_FILES: Final = frozenset({"chat.html", "chat.js", "chat.css", "agent.html", "agent.js"})
+STATIC_FILES: Final = frozenset(
+    {"chat.html", "chat.js", "chat.css", "agent.html", "agent.js", "common.js"}
+)
 SECURITY_HEADERS: Final = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "

@@ -197,47 +197,21 @@
   var skew = 0; // how far the server's clock is ahead of this browser's (ms, never negative)
 
   var ui = {};
-  var $ = function (testid) {
-    return document.querySelector('[data-testid="' + testid + '"]');
-  };
+  var common = window.voicedeskChat;
+  var $ = common.byTestId;
+  var el = common.el;
+  var newClientId = common.newClientId;
+  var t = common.translator(TEXT, function () {
+    return lang;
+  });
 
-  function t(key, values) {
-    var table = TEXT[lang];
-    var text = table[key] !== undefined ? table[key] : TEXT.ko[key];
-    if (values && typeof text === 'string') {
-      Object.keys(values).forEach(function (name) {
-        text = text.split('{' + name + '}').join(String(values[name]));
-      });
-    }
-    return text;
-  }
 
   function named(table, value) {
     var names = t(table) || {};
     return Object.prototype.hasOwnProperty.call(names, value) ? names[value] : String(value);
   }
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
 
-  function newClientId() {
-    if (window.crypto && typeof window.crypto.randomUUID === 'function') {
-      return window.crypto.randomUUID();
-    }
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    var hex = Array.prototype.map.call(bytes, function (b) {
-      return (b + 0x100).toString(16).slice(1);
-    }).join('');
-    return hex.slice(0, 8) + '-' + hex.slice(8, 12) + '-' + hex.slice(12, 16) + '-' +
-      hex.slice(16, 20) + '-' + hex.slice(20);
-  }
 
   /* ---- times -------------------------------------------------------------------------- */
 

@@ -108,43 +108,17 @@
   var shown = new Map(); // message id -> element
   var pending = new Map(); // client_id -> {body, el}, in the order typed
 
-  var $ = function (testid) {
-    return document.querySelector('[data-testid="' + testid + '"]');
-  };
+  var common = window.voicedeskChat;
+  var $ = common.byTestId;
+  var el = common.el;
+  var newClientId = common.newClientId;
+  var t = common.translator(TEXT, function () {
+    return lang;
+  });
   var ui = {};
 
-  function t(key, values) {
-    var table = TEXT[lang] || TEXT.ko;
-    var text = table[key] !== undefined ? table[key] : TEXT.ko[key];
-    if (values) {
-      Object.keys(values).forEach(function (name) {
-        text = text.split('{' + name + '}').join(String(values[name]));
-      });
-    }
-    return text;
-  }
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
 
-  function newClientId() {
-    if (window.crypto && typeof window.crypto.randomUUID === 'function') {
-      return window.crypto.randomUUID();
-    }
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    var hex = Array.prototype.map.call(bytes, function (b) {
-      return (b + 0x100).toString(16).slice(1);
-    }).join('');
-    return hex.slice(0, 8) + '-' + hex.slice(8, 12) + '-' + hex.slice(12, 16) + '-' +
-      hex.slice(16, 20) + '-' + hex.slice(20);
-  }
 
   function formatTime(iso) {
     var date = new Date(iso);
