@@ -135,13 +135,13 @@ class ChatService:
     async def take(self, chat_id: int, agent_id: int) -> ChatInfo:
         """Give a waiting chat to an agent."""
         chat = await self._db.write(sessions.take, chat_id, agent_id, self._clock())
-        self.feed.notify()
+        self.feed.notify(chat_id)
         return chat
 
     async def close(self, chat_id: int, agent_id: int | None, outcome: str) -> ChatInfo:
         """Close a chat with ``outcome`` (``agent_id`` None: as a manager)."""
         chat = await self._db.write(sessions.close, chat_id, agent_id, outcome, self._clock())
-        self.feed.notify()
+        self.feed.notify(chat_id)
         if self._on_closed is not None:
             await self._on_closed(chat)
         return chat
@@ -159,13 +159,13 @@ class ChatService:
             _inbound, text, self._clock(), self._sms_queue, self._language, via
         )
         if result.message is not None:
-            self.feed.notify()
+            self.feed.notify(result.message.chat_id)
         return result
 
     async def _post(self, chat_id: int, message: NewMessage) -> MessageInfo:
         posted, created = await self._db.write(sessions.post, chat_id, message)
         if created:
-            self.feed.notify()
+            self.feed.notify(chat_id)
         return posted
 
 

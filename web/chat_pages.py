@@ -141,10 +141,15 @@ async def _follow_customer(
         if view != shown:
             await ws.send_json({"type": "chat", "chat": view})
             shown = view
-        for message in await service.messages_after(chat_id, after):
-            await ws.send_json({"type": "message", "message": _customer_message(message)})
-            after = message.id
-        await service.feed.wait()
+        # The chat's row says whether anything is new: an idle poll is one read.
+        while after < chat.last_message_id:
+            batch = await service.messages_after(chat_id, after)
+            if not batch:
+                break
+            for message in batch:
+                await ws.send_json({"type": "message", "message": _customer_message(message)})
+                after = message.id
+        await service.feed.wait(chat_id)
 
 
 def _customer_message(message: MessageInfo) -> dict[str, Any]:
@@ -235,8 +240,11 @@ async def _follow_agent(
             await ws.send_json({"type": "chats", "chats": view, "now": now})
             shown = view
         for chat in listed:
-            if chat.last_message_id > after.get(chat.id, 0):
-                for message in await service.messages_after(chat.id, after.get(chat.id, 0)):
+            while chat.last_message_id > after.get(chat.id, 0):
+                batch = await service.messages_after(chat.id, after.get(chat.id, 0))
+                if not batch:
+                    break
+                for message in batch:
                     await ws.send_json({"type": "message", "message": message.to_json()})
                     after[chat.id] = message.id
         await service.feed.wait()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,16 +89,6 @@ async def start_app(database_url: str, prompt_cache: Path) -> AsyncIterator[AppF
     yield start
     for server in servers:
         await server.close()
-
-
-class RunningClock:
-    """Real time from a chosen instant: business hours, and durations that mean something."""
-
-    def __init__(self, start: datetime) -> None:
-        self._offset = start - datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self._offset
 
 
 def app_of(server: TestServer) -> web.Application:

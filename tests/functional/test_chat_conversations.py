@@ -17,7 +17,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, AppFactory, RunningClock, app_of
+from conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, AppFactory, app_of
+from running_clock import RunningClock
 
 from agents import roster
 from telephony.simulator import CallerConfig, place_call, send_conversation_message
