@@ -131,6 +131,7 @@ async def _follow_customer(
     loop = asyncio.get_running_loop()
     last_seen = 0.0
     while not ws.closed:
+        changed = service.feed.watch(chat_id)
         chat = await service.chat(chat_id)
         if chat is None:
             return
@@ -149,7 +150,7 @@ async def _follow_customer(
             for message in batch:
                 await ws.send_json({"type": "message", "message": _customer_message(message)})
                 after = message.id
-        await service.feed.wait(chat_id)
+        await service.feed.wait(changed)
 
 
 def _customer_message(message: MessageInfo) -> dict[str, Any]:
@@ -232,6 +233,7 @@ async def _follow_agent(
 ) -> None:
     shown: list[dict[str, Any]] | None = None
     while not ws.closed:
+        changed = service.feed.watch()
         listed = await service.listing(queues=queues, agent_id=agent_id, closed=CLOSED_SHOWN)
         view = [agent_chat(request, chat) for chat in listed]
         if view != shown:
@@ -247,7 +249,7 @@ async def _follow_agent(
                 for message in batch:
                     await ws.send_json({"type": "message", "message": message.to_json()})
                     after[chat.id] = message.id
-        await service.feed.wait()
+        await service.feed.wait(changed)
 
 
 # -- files and sockets ---------------------------------------------------------------------

@@ -108,11 +108,12 @@ def _link_body(app: web.Application, service: ChatService) -> Callable[[LinkText
 
 async def _send_texts(outbox: ChatOutbox, feed: ChatFeed) -> None:
     while True:
+        changed = feed.watch()
         try:
             await outbox.send_pending()
         except Exception:  # the outbox is in the database: the next look retries
             log.exception("chat texts not sent")
-        await feed.wait()
+        await feed.wait(changed)
 
 
 def routes() -> list[web.RouteDef]:
