@@ -79,6 +79,7 @@ from bench.webhooks import (  # noqa: E402
     cpu_seconds,
     machine,
     machine_busy_seconds,
+    rank,
 )
 from history.db import Database, create_engine  # noqa: E402
 from history.migrate import upgrade  # noqa: E402
@@ -324,8 +325,8 @@ async def _figures(
         dispatched_per_s=round(n / dispatch_s, 1),
         dialed_per_s=round(n / dialed_s, 1),
         creates_per_s=round((len(created) - 1) / creates_s, 1) if creates_s else math.nan,
-        claim_to_sid_p50_ms=round(_rank(waits, 50), 1),
-        claim_to_sid_p95_ms=round(_rank(waits, 95), 1),
+        claim_to_sid_p50_ms=round(rank(waits, 50), 1),
+        claim_to_sid_p95_ms=round(rank(waits, 95), 1),
         commit_to_first_claim_ms=round((first - committed).total_seconds() * 1000, 1),
         wall_s=round(spent.wall_s, 2),
         server_cpu_ms=round(1000 * spent.server_cpu_s / n, 2),
@@ -340,10 +341,6 @@ async def _figures(
         share=dict(Counter(r.claimed_by or "-" for r in rows)),
         lost_status_callbacks=sum(1 for c in record.callbacks if c.http_status != 204),
     )
-
-
-def _rank(ordered: list[float], percent: float) -> float:
-    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)] if ordered else math.nan
 
 
 async def _admin(dsn: str, statement: str) -> None:

@@ -81,6 +81,7 @@ from bench.webhooks import (  # noqa: E402
     machine,
     machine_busy_seconds,
     postgres_database,
+    rank,
     server_process,
     wait_ready,
 )
@@ -235,14 +236,10 @@ class Percentiles:
         ordered = sorted(seconds)
         return cls(
             len(ordered),
-            round(1000 * _rank(ordered, 50), 2),
-            round(1000 * _rank(ordered, 95), 2),
+            round(1000 * rank(ordered, 50), 2),
+            round(1000 * rank(ordered, 95), 2),
             round(1000 * ordered[-1], 2),
         )
-
-
-def _rank(ordered: list[float], percent: float) -> float:
-    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
 
 
 @dataclass(frozen=True)

@@ -198,11 +198,12 @@ class Latency:
             return cls(0, math.nan, math.nan, math.nan)
         ordered = sorted(seconds)
         return cls(
-            len(ordered), 1000 * _rank(ordered, 50), 1000 * _rank(ordered, 99), 1000 * ordered[-1]
+            len(ordered), 1000 * rank(ordered, 50), 1000 * rank(ordered, 99), 1000 * ordered[-1]
         )
 
 
-def _rank(ordered: list[float], percent: float) -> float:
+def rank(ordered: list[float], percent: float) -> float:
+    """The nearest-rank ``percent`` percentile of ``ordered`` (sorted, not empty)."""
     return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
 
 
@@ -389,7 +390,7 @@ def phase_result(
         database_sessions_opened=sessions,
         client_cpu_percent=100 * client / wall,
         other_cpu_percent=max(0.0, 100 * other / wall),
-        start_lag_p99_ms=1000 * _rank(sorted(lags), 99) if lags else None,
+        start_lag_p99_ms=1000 * rank(sorted(lags), 99) if lags else None,
         errors=dict(recorder.errors),
         error_samples=list(recorder.samples),
     )

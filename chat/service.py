@@ -20,7 +20,7 @@ from chat.sessions import ChatError, ChatInfo, MessageInfo, NewMessage
 from chat.tokens import LinkProblem, LinkSigner, parse
 from history import chat_sessions
 from history.chat_sessions import ChatRequest
-from history.customers import is_e164
+from history.customers import find_customer, is_e164
 from history.db import Database
 
 Clock = Callable[[], datetime]
@@ -183,7 +183,7 @@ def _inbound(
     chat = sessions.find_open_for(conn, text.from_)
     started = False
     if chat is None:
-        if sms_queue is None or chat_sessions.customer_id_of(conn, text.from_) is None:
+        if sms_queue is None or find_customer(conn, text.from_) is None:
             return TextResult(None, None)
         request = ChatRequest(
             phone=text.from_,

@@ -442,18 +442,3 @@ def remember_conversation(conn: Connection, chat_id: int, conversation_sid: str)
         .where(ChatSession.id == chat_id)
         .values(conversation_sid=conversation_sid)
     )
-
-
-def changed_since(conn: Connection, chat_ids: Iterable[int], since: datetime) -> bool:
-    """Whether any of the chats changed (status, agent, messages) after ``since``."""
-    ids = list(chat_ids)
-    if not ids:
-        return False
-    return (
-        conn.scalar(
-            select(ChatSession.id)
-            .where(ChatSession.id.in_(ids), ChatSession.updated_at > since)
-            .limit(1)
-        )
-        is not None
-    )

@@ -24,7 +24,6 @@ from history.models import (
     OPEN_CHAT_STATUSES,
     Call,
     ChatSession,
-    Customer,
     Interaction,
     InteractionEvent,
 )
@@ -309,8 +308,3 @@ def _insert(
         escalated = {"chat_id": chat_id, "chat_interaction_id": interaction_id}
         event_log.append(conn, call_interaction_id, [NewEvent("escalated_to_chat", escalated, at)])
     return OpenedChat(chat_id, interaction_id, created=True)
-
-
-def customer_id_of(conn: Connection, phone: str) -> int | None:
-    """The id of the customer with ``phone``, or None when nobody has it."""
-    return conn.scalar(select(Customer.id).where(Customer.phone == phone))

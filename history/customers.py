@@ -35,4 +35,9 @@ def ensure_customer(conn: Connection, phone: str, at: datetime) -> int | None:
             conn.dialect, Customer, {"phone": phone, "created_at": at}, unique=["phone"]
         )
     )
+    return find_customer(conn, phone)
+
+
+def find_customer(conn: Connection, phone: str) -> int | None:
+    """The id of the customer with ``phone``, or None when nobody has it."""
     return conn.scalar(select(Customer.id).where(Customer.phone == phone))

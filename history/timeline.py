@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, func, select
 
+from history.customers import find_customer
 from history.models import MAX_ID, Customer, Interaction, InteractionEvent
 from history.records import EventRecord, InteractionDetail, InteractionSummary
 
@@ -49,7 +50,7 @@ def _summary(row: Row[Any]) -> InteractionSummary:
 
 def customer_timeline(conn: Connection, phone: str, limit: int) -> list[InteractionSummary] | None:
     """The customer's interactions, newest first, or None when no customer has ``phone``."""
-    customer_id = conn.scalar(select(Customer.id).where(Customer.phone == phone))
+    customer_id = find_customer(conn, phone)
     if customer_id is None:
         return None
     rows = conn.execute(

@@ -36,8 +36,14 @@ async def test_a_change_while_the_follower_reads_is_not_lost() -> None:
 
 
 async def test_without_changes_a_waiter_returns_after_the_poll_interval() -> None:
-    feed = ChatFeed(poll_seconds=0.05)
-    await asyncio.wait_for(feed.wait(feed.watch(7)), 1.0)
+    feed = ChatFeed(poll_seconds=0.2)
+    changed = feed.watch(7)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.wait_for(feed.wait(changed), 2.0)
+    waited = loop.time() - started
+    assert waited >= 0.19  # the poll, not a wake-up
+    assert not changed.is_set()
 
 
 async def test_nothing_is_kept_for_chats_nobody_watches() -> None:
