@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -12,6 +12,7 @@ from config.menu import CollectNode, Menu
 from history.store import NewEvent
 from ivr import actions as act
 from ivr import events as ev
+from ivr.state import CallState
 
 MASK: Final = "*"
 
@@ -81,6 +82,18 @@ def scrub(variables: Mapping[str, str], menu: Menu) -> dict[str, str]:
         n.variable for n in menu.nodes.values() if isinstance(n, CollectNode) and n.sensitive
     }
     return {k: mask(v) if k in sensitive else v for k, v in variables.items()}
+
+
+def ended(state: CallState, menu: Menu) -> CallState:
+    """What is kept of a call's state once it has ended: nothing sensitive in clear.
+
+    Sensitive variables are masked; the prompts of the last wait and the choice being
+    confirmed are dropped: a read-back of a sensitive value (one prompt per digit, and
+    ``digits:<value>``) is among them, and an ended call waits for nothing. Every path that
+    ends a call (the menu's hang-up, a status callback, a failure) commits its last turn
+    through :class:`calls.service.CallService`, which applies this.
+    """
+    return replace(state, variables=scrub(state.variables, menu), prompts=(), confirming=None)
 
 
 def _action_payload(menu: Menu, action: act.Action) -> dict[str, Any]:

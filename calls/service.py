@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
@@ -274,7 +274,6 @@ class CallService:
         menu = await self._menus.pinned(record.menu_checksum)
         state = CallState.from_dict(record.state)
         new_state, actions = step(menu, state, event)
-        new_state = replace(new_state, variables=recording.scrub(new_state.variables, menu))
         return await self._commit(
             record, menu, state, event, new_state, actions, record.last_response
         )
@@ -294,6 +293,9 @@ class CallService:
             *recording.outgoing(menu, actions, event.at),
         ]
         ended = after.phase == PHASE_ENDED
+        if ended:
+            # The one point every ending passes: hang-up verb, status callback, failure.
+            after = recording.ended(after, menu)
         effects = effects_of(
             actions, after, event, menu_checksum=record.menu_checksum,
             callback_attempts=self._callback_attempts,

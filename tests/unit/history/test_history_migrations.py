@@ -19,7 +19,7 @@ from history.migrate import alembic_config, upgrade
 
 REPOSITORY = Path(history.__file__).resolve().parent.parent
 # The newest migration shipped: bump it with every new revision.
-LATEST_REVISION = "0003"
+LATEST_REVISION = "0004"
 
 
 async def check_schema(url: str) -> None:
