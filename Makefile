@@ -8,17 +8,20 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 # Debian packages the service and its tests need: espeak-ng (speech synthesis through pyttsx3).
 DEBS   := espeak-ng
-# The browser tests drive Debian's Chromium (never a downloaded one); Nanum renders Korean.
-TEST_DEBS := chromium fonts-nanum
+# The browser tests drive Debian's Chromium (never a downloaded one); Nanum renders Korean;
+# sox is the reference the μ-law encoder is checked against.
+# The suite starts its own throwaway PostgreSQL and Redis servers from Debian's binaries
+# (tests/support/servers.py), never the machine-wide services these packages also set up.
+TEST_DEBS := chromium fonts-nanum postgresql redis-server sox
 PKGS = $(DEBS)
 
-.PHONY: run test install install-test system-deps services lint typecheck pytest bench clean
+.PHONY: run test install install-test system-deps lint typecheck pytest fuzz bench clean
 
 run: system-deps install .env
 	$(BIN)/voicedesk serve
 
 test: PKGS = $(DEBS) $(TEST_DEBS)
-test: system-deps install-test services lint typecheck pytest
+test: system-deps install-test lint typecheck pytest
 
 system-deps:
 	@missing=""; for pkg in $(PKGS); do \
@@ -51,17 +54,6 @@ install-test: $(VENV)/.installed-test
 	@echo "VOICEDESK_TWILIO_AUTH_TOKEN=$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(16))')" > $@
 	@echo "created .env with a random local VOICEDESK_TWILIO_AUTH_TOKEN"
 
-# The test suite runs against the real PostgreSQL server of this machine kind; start it if down.
-services:
-	@if command -v pg_ctlcluster >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -p 5432 -q; then \
-	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
-	fi
-	@if command -v redis-server >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then \
-	  $(SUDO) redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; \
-	fi
-	@for i in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && exit 0; sleep 1; done; \
-	  echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1
-
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -71,6 +63,12 @@ typecheck: install-test
 
 pytest: install-test
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# The fuzz tests with the "fuzz" profile: 5,000 cases per family on SQLite and PostgreSQL
+# (`make test` runs the same tests with the "ci" profile, 200 cases each; tests/support/fuzzing.py).
+fuzz: PKGS = $(DEBS) $(TEST_DEBS)
+fuzz: system-deps install-test
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
 
 bench: install-test
 	$(BIN)/python bench/webhooks.py

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Final
 
@@ -180,6 +180,7 @@ class CallService:
         render: Renderer,
         *,
         loaded: CallRecord | None = None,
+        key: str | None = None,
     ) -> str:
         """Apply one event to a call and return the response for Twilio.
 
@@ -190,6 +191,7 @@ class CallService:
                 an answer to an older wait is not applied again but gets the stored response.
             render: Turns the engine's actions into the response.
             loaded: The call's row when the caller has just read or written it (saves a read).
+            key: Idempotency key of the event in the history (a replayed journal entry).
 
         """
         for _ in range(MAX_VERSION_CONFLICTS):
@@ -204,7 +206,9 @@ class CallService:
                 await self._note_replay(record, recording.event_type(event), turn, event.at)
                 return record.last_response
             response = await render(menu, actions)
-            if await self._commit(record, menu, state, event, new_state, actions, response):
+            if await self._commit(
+                record, menu, state, event, new_state, actions, response, key=key
+            ):
                 return response
         raise TurnConflictError(f"call {call_sid} changed {MAX_VERSION_CONFLICTS} times")
 
@@ -228,9 +232,11 @@ class CallService:
         details: Mapping[str, object],
         *,
         key: str | None = None,
+        at: datetime | None = None,
     ) -> None:
         """Record a fact about a call that is no turn of its menu (a barge-in, a fallback)."""
-        event = NewEvent(type=what, payload=dict(details), at=self._clock(), key=key)
+        when = self._clock() if at is None else at
+        event = NewEvent(type=what, payload=dict(details), at=when, key=key)
         await self._store.append_events(call_sid, [event])
 
     async def fail(self, call_sid: str, reason: str, render: Renderer) -> str:
@@ -238,15 +244,24 @@ class CallService:
         return await self.advance(call_sid, ev.Failure(self._clock(), reason), None, render)
 
     async def report_status(
-        self, call_sid: str, status: str, sequence: int | None, duration: int, final: bool
+        self,
+        call_sid: str,
+        status: str,
+        sequence: int | None,
+        duration: int,
+        final: bool,
+        *,
+        at: datetime | None = None,
     ) -> bool:
         """Record a status callback; a final status ends the call. Idempotent.
+
+        ``at`` is when Twilio reported it (a journaled report keeps its time), default now.
 
         Returns:
             False when the CallSid is unknown (nothing is written).
 
         """
-        at = self._clock()
+        at = self._clock() if at is None else at
         key = f"status:{sequence if sequence is not None else '-'}:{status}"
         note = NewEvent(
             type="call_status",
@@ -287,9 +302,11 @@ class CallService:
         after: CallState,
         actions: Sequence[act.Action],
         response: str | None,
+        *,
+        key: str | None = None,
     ) -> bool:
         events = [
-            recording.incoming(menu, before.node, event),
+            replace(recording.incoming(menu, before.node, event), key=key),
             *recording.outgoing(menu, actions, event.at),
         ]
         ended = after.phase == PHASE_ENDED

@@ -150,14 +150,17 @@ class ChatService:
         """The customer's page is open."""
         await self._db.write(sessions.seen, chat_id, self._clock())
 
-    async def inbound_text(self, text: InboundText, *, via: str = "sms") -> TextResult:
+    async def inbound_text(
+        self, text: InboundText, *, via: str = "sms", at: datetime | None = None
+    ) -> TextResult:
         """Add a customer's text to their open chat, or start one for a known customer.
 
-        ``via`` is ``sms`` (the SMS bridge) or ``conversations`` (a Twilio Conversation).
+        ``via`` is ``sms`` (the SMS bridge) or ``conversations`` (a Twilio Conversation);
+        ``at`` is when it came (a text journaled during an outage keeps its time), default now.
+        Idempotent on the text's ``message_sid``.
         """
-        result = await self._db.write(
-            _inbound, text, self._clock(), self._sms_queue, self._language, via
-        )
+        when = self._clock() if at is None else at
+        result = await self._db.write(_inbound, text, when, self._sms_queue, self._language, via)
         if result.message is not None:
             self.feed.notify(result.message.chat_id)
         return result

@@ -15,12 +15,13 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
+from config.limits import CHAT_CLIENT_ID_CHARS, CHAT_MESSAGE_CHARS
 from history import event_log
 from history.models import OPEN_CHAT_STATUSES, Agent, ChatMessage, ChatSession
 from history.records import NewEvent
 
-MAX_BODY: Final = 2000
-"""Characters a message may hold: several screens on a phone; longer is pasted noise."""
+MAX_BODY: Final = CHAT_MESSAGE_CHARS
+"""Characters a message may hold (config.limits)."""
 PAGE: Final = 200
 """Messages returned at once to a page catching up."""
 PRESENCE: Final = timedelta(seconds=30)
@@ -270,8 +271,8 @@ def post(conn: Connection, chat_id: int, message: NewMessage) -> tuple[MessageIn
         The message, and whether this call created it.
 
     Raises:
-        ChatError: Empty or too long (400), no such chat (404), the chat is closed (409), or
-            the agent does not hold it (403).
+        ChatError: Empty or too long, or a client_id too long (400), no such chat (404), the
+            chat is closed (409), or the agent does not hold it (403).
 
     """
     body = message.body.strip()
@@ -279,6 +280,10 @@ def post(conn: Connection, chat_id: int, message: NewMessage) -> tuple[MessageIn
         raise ChatError("a message needs some text", 400)
     if len(body) > MAX_BODY:
         raise ChatError(f"a message holds at most {MAX_BODY} characters", 400)
+    if message.client_id is not None and len(message.client_id) > CHAT_CLIENT_ID_CHARS:
+        raise ChatError(f"client_id holds at most {CHAT_CLIENT_ID_CHARS} characters", 400)
+    if "\x00" in body or "\x00" in (message.client_id or ""):  # PostgreSQL stores no U+0000
+        raise ChatError("a message may not hold a NUL character", 400)
     chat = conn.execute(
         select(
             ChatSession.status,

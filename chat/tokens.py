@@ -22,6 +22,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
+from telephony.fields import MAX_UNIX_SECONDS, whole_number
+
 _DOMAIN: Final = b"voicedesk-chat-link-v1"
 """Key separation: the secret may also sign webhooks (it defaults to the auth token)."""
 SIGNATURE_BYTES: Final = 16
@@ -85,9 +87,7 @@ def parse(token: str) -> LinkClaim | None:
     if len(parts) != 3:
         return None
     chat, expires, signature = parts
-    if not (chat.isascii() and chat.isdigit() and expires.isascii() and expires.isdigit()):
+    chat_id, expiry = whole_number(chat), whole_number(expires, MAX_UNIX_SECONDS)
+    if not chat_id or expiry is None or not signature:
         return None
-    chat_id = int(chat)
-    if not 0 < chat_id < 2**31 or not signature:
-        return None
-    return LinkClaim(chat_id, int(expires), signature)
+    return LinkClaim(chat_id, expiry, signature)

@@ -4,6 +4,10 @@ Besides the keys of MENU_FORMAT.md the top level takes three optional keys:
 
 - ``fallback``: the node a call is routed to after an internal failure (after the ``error``
   message); without it the call hears ``goodbye`` and is hung up.
+- ``outage``: the node a call is routed to while the database cannot be reached (a ``queue``
+  or ``transfer`` node, which need no database to take the call; docs/RELIABILITY.md); by
+  default the ``fallback`` when it is one of those, else the caller hears ``error`` and is
+  hung up.
 - ``messages``: overrides of the built-in system messages (`config.messages.MessageKey`), per
   message per language, e.g. ``messages: {error: {ko: ..., en: ...}}``; every text of a
   message with placeholders must contain each of them (``{choice}`` in ``confirm``,
@@ -28,7 +32,7 @@ from typing import Any, Final, Literal
 import yaml
 from yaml.constructor import ConstructorError
 
-from config.menu import ChatNode, Menu, Node, QueueNode, SpeechThresholds
+from config.menu import ChatNode, Menu, Node, QueueNode, SpeechThresholds, TransferNode
 from config.menu_fields import Section, shown
 from config.menu_graph import check_graph, edges_of
 from config.menu_issues import Issues, MenuError, MenuIssue
@@ -55,7 +59,7 @@ SUFFIXES: Final[Mapping[str, Syntax]] = {".yaml": "yaml", ".yml": "yaml", ".json
 MENU_ID: Final = re.compile(r"[a-z0-9_-]+")
 LANGUAGE_CODE: Final = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 REQUIRED: Final = ("id", "languages", "start", "nodes")
-OPTIONAL: Final = ("schedules", "queues", "fallback", "messages", "speech")
+OPTIONAL: Final = ("schedules", "queues", "fallback", "outage", "messages", "speech")
 
 
 def load_menu_file(path: Path) -> Menu:
@@ -146,7 +150,9 @@ def parse_menu(data: Mapping[str, Any]) -> Menu:
     speech = parse_speech(top.section("speech"), SpeechThresholds()) or SpeechThresholds()
     start, fallback = top.text("start"), top.text("fallback")
     context = NodeContext(_declared(top, "schedules"), _declared(top, "queues"), speech, schedules)
-    nodes = _nodes(top, {"start": start, "fallback": fallback}, context)
+    outage = top.text("outage")
+    nodes = _nodes(top, {"start": start, "fallback": fallback, "outage": outage}, context)
+    _check_outage(nodes, outage, issues)
     if len(issues) or menu_id is None or start is None or top.languages is None:
         raise MenuError(issues)
     return Menu(
@@ -160,6 +166,7 @@ def parse_menu(data: Mapping[str, Any]) -> Menu:
         fallback=fallback,
         checksum=menu_checksum(data),
         speech=speech,
+        outage=outage,
     )
 
 
@@ -173,6 +180,16 @@ def _nodes(top: Section, roots: Mapping[str, str | None], context: NodeContext) 
     check_graph(edges_of(section.data), node_ids, roots, top.issues)
     _check_chat_offers(nodes, top.issues)
     return nodes
+
+
+def _check_outage(nodes: Mapping[str, Node], outage: str | None, issues: Issues) -> None:
+    """``outage`` must name a queue or transfer node: no other node takes a call without data."""
+    target = nodes.get(outage) if outage is not None else None
+    if target is not None and not isinstance(target, QueueNode | TransferNode):
+        kind = type(target).__name__.removesuffix("Node").lower()
+        issues.add(
+            None, "outage", f"must name a queue or transfer node, but '{outage}' is a {kind} node"
+        )
 
 
 def _check_chat_offers(nodes: Mapping[str, Node], issues: Issues) -> None:

@@ -313,7 +313,9 @@ class Menu:
     ``messages`` holds the system prompts the engine needs besides the nodes' own (apology,
     default no-input / no-match, goodbye), already merged with the built-in texts.
     ``fallback`` is where a call goes after an internal failure (a node id, or None to say
-    goodbye and hang up). ``speech`` holds the thresholds of nodes that set none of their own.
+    goodbye and hang up). ``outage`` is where a call goes while the database is unreachable
+    (a ``queue`` or ``transfer`` node; see :attr:`outage_route`). ``speech`` holds the
+    thresholds of nodes that set none of their own.
     """
 
     id: str
@@ -326,6 +328,21 @@ class Menu:
     fallback: str | None = None
     checksum: str = ""
     speech: SpeechThresholds = SpeechThresholds()
+    outage: str | None = None
+
+    @property
+    def outage_route(self) -> str | None:
+        """The node calls go to while the database is down: ``outage``, else the fallback.
+
+        Only a ``queue`` or ``transfer`` node can take a call with no database (a queue keeps
+        its place in Twilio's queue and is written to the line when the database is back);
+        None when neither names one: the caller hears the apology and is hung up.
+        """
+        for node_id in (self.outage, self.fallback):
+            node = None if node_id is None else self.nodes.get(node_id)
+            if isinstance(node, QueueNode | TransferNode):
+                return node_id
+        return None
 
     @property
     def default_language(self) -> str:

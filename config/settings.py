@@ -25,6 +25,22 @@ DEFAULT_WRAP_UP_SECONDS: Final = 30
 long enough to type an outcome, short enough not to leave callers waiting on idle agents."""
 
 
+DEFAULT_CHAT_SOCKET_MESSAGES_PER_MINUTE: Final = 30
+"""One message every 2 s on average, 30 in a burst: faster than anyone types, far below the
+500 in 4 s a script sent in the hardening tests (issue 10)."""
+DEFAULT_CHAT_LINK_MESSAGES_PER_MINUTE: Final = 60
+"""Per chat over all its sockets (a customer with the page open on two devices): twice one
+socket's, so a second tab is no way around the socket limit beyond that."""
+DEFAULT_CHAT_PAGE_REQUESTS_PER_MINUTE: Final = 60
+"""A customer opens their page and its socket once, and reconnects after drops with a backoff;
+60 a minute per address leaves room for a household or an office behind one address while
+stopping a script trying links or holding open sockets."""
+DEFAULT_AUTH_FAILURES_PER_MINUTE: Final = 10
+"""A mistyped key fails a few times, not ten. Keys are random enough that guessing is hopeless
+anyway; the limit stops a client hammering the key lookup (a database read each) and makes a
+misconfigured integration visible in its 429s."""
+
+
 class Settings(BaseSettings):
     """Service configuration; every field is ``VOICEDESK_<NAME>`` in the environment."""
 
@@ -116,6 +132,12 @@ class Settings(BaseSettings):
         default=None,
         description="This instance's name in claims and logs; unset = host:pid:random.",
     )
+    journal_dir: Path = Field(
+        default=Path("./journal"),
+        description="Where this instance journals (fsynced) the writes the database cannot "
+        "take during an outage, replayed in order when it answers; keep it on a local disk "
+        "that outlives the process.",
+    )
     chat_link_ttl_seconds: int = Field(
         default=86400,
         ge=60,
@@ -137,6 +159,40 @@ class Settings(BaseSettings):
         default=None,
         description="Queue of a chat started by a text from a known customer with no open "
         "chat; unset = the first queue of the menu.",
+    )
+
+    chat_socket_messages_per_minute: int = Field(
+        default=DEFAULT_CHAT_SOCKET_MESSAGES_PER_MINUTE,
+        ge=1,
+        le=10_000,
+        description="Messages one customer chat socket may send a minute (bursts of as many); "
+        "beyond it the page is told to slow down and the message is not taken.",
+    )
+    chat_link_messages_per_minute: int = Field(
+        default=DEFAULT_CHAT_LINK_MESSAGES_PER_MINUTE,
+        ge=1,
+        le=10_000,
+        description="Messages one chat link may send a minute over all its sockets.",
+    )
+    chat_page_requests_per_minute: int = Field(
+        default=DEFAULT_CHAT_PAGE_REQUESTS_PER_MINUTE,
+        ge=1,
+        le=100_000,
+        description="Chat page loads and socket connections a minute per client address; "
+        "beyond it 429 with Retry-After.",
+    )
+    auth_failures_per_minute: int = Field(
+        default=DEFAULT_AUTH_FAILURES_PER_MINUTE,
+        ge=1,
+        le=10_000,
+        description="Failed API key checks (/api/ 401s, agent console logins) a minute per "
+        "client address; beyond it every request from there gets 429 until it refills.",
+    )
+    trust_forwarded_for: bool = Field(
+        default=False,
+        description="The client address is the last X-Forwarded-For entry (set it only behind "
+        "a proxy that appends it, e.g. nginx's $proxy_add_x_forwarded_for); false = the socket's "
+        "peer.",
     )
 
     @field_validator("twilio_caller_id")

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Integer, Update, bindparam, func, insert, select, update
 
-from history.models import Interaction, InteractionEvent, UtcDateTime
+from history.models import Call, Interaction, InteractionEvent, UtcDateTime
 from history.records import NewEvent
 
 
@@ -145,3 +145,14 @@ def _row(interaction_id: int, seq: int, event: NewEvent) -> dict[str, Any]:
         "payload": dict(event.payload),
         "key": event.key,
     }
+
+
+def call_has_key(conn: Connection, call_sid: str, key: str) -> bool:
+    """Whether the interaction of call ``call_sid`` has an event keyed ``key``."""
+    found = conn.scalar(
+        select(InteractionEvent.id)
+        .join(Call, Call.interaction_id == InteractionEvent.interaction_id)
+        .where(Call.call_sid == call_sid, InteractionEvent.key == key)
+        .limit(1)
+    )
+    return found is not None

@@ -19,7 +19,8 @@ MIGRATIONS_DIR: Final = PACKAGE_DIR / "migrations"
 
 # Alembic's ``context`` and ``op`` are module-level proxies, shared by all threads: two runs in
 # one process would drive each other's connections (and deadlock on SQLite). Separate
-# processes are serialised by the database instead (see migrations/env.py).
+# processes take turns on a lock instead: PostgreSQL's advisory lock, or a lock file next to
+# the SQLite database (see migrations/env.py).
 _ONE_RUN_PER_PROCESS: Final = threading.Lock()
 
 

@@ -9,7 +9,15 @@ from typing import Any, Final, Protocol
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from history import api_keys, callback_requests, live_calls, menu_versions, queue_line, timeline
+from history import (
+    api_keys,
+    callback_requests,
+    event_log,
+    live_calls,
+    menu_versions,
+    queue_line,
+    timeline,
+)
 from history.callback_requests import CallbackInfo
 from history.db import Database, HistoryError, HistoryUnavailableError
 from history.queue_line import LinePosition
@@ -152,6 +160,10 @@ class HistoryStore(Protocol):
             and nothing is written (0) for an unknown CallSid.
 
         """
+        ...
+
+    async def has_event(self, call_sid: str, key: str) -> bool:
+        """Whether the call's interaction has an event keyed ``key`` (False: unknown call)."""
         ...
 
     async def finish_call(
@@ -343,6 +355,10 @@ class SqlHistoryStore:
         if not events:
             return 0
         return await self._db.write(live_calls.append_events, call_sid, events)
+
+    async def has_event(self, call_sid: str, key: str) -> bool:
+        """See :meth:`HistoryStore.has_event`."""
+        return await self._db.read(event_log.call_has_key, call_sid, key)
 
     async def finish_call(
         self,

@@ -141,6 +141,8 @@ def _dispatch(menu: Menu, state: CallState, event: ev.Event) -> Step:
             return queueing.callback_answered(menu, state, event)
         case ev.Failure():
             return _on_failure(menu, state, event)
+        case ev.Outage():
+            return _on_outage(menu, state, event)
         case ev.CallEnded():
             return _on_call_ended(state, event)
 
@@ -244,6 +246,16 @@ def _on_failure(menu: Menu, state: CallState, event: ev.Failure) -> Step:
         return _goodbye(
             menu, state, (act.FellBack(state.node, None, event.reason), sorry), outcome="failed"
         )
+    fell = act.FellBack(state.node or menu.start, target, event.reason)
+    return _enter(menu, state, target, (fell, sorry), event.at)
+
+
+def _on_outage(menu: Menu, state: CallState, event: ev.Outage) -> Step:
+    sorry = _message(menu, state, "error")
+    target = menu.outage_route
+    if target is None:
+        fell = act.FellBack(state.node or menu.start, None, event.reason)
+        return _goodbye(menu, state, (fell, sorry), outcome="failed")
     fell = act.FellBack(state.node or menu.start, target, event.reason)
     return _enter(menu, state, target, (fell, sorry), event.at)
 

@@ -139,6 +139,19 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class Outage:
+    """The database could not be reached: the call goes to the menu's outage route.
+
+    While the database is down the caller is answered with this step's TwiML, computed without
+    the call's stored state; once the database is back the same event is applied to the
+    stored call, so the history and the queue line show where the caller went and since when.
+    """
+
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class CallEnded:
     """The call is over (status callback ``completed``, ``busy``, ``failed``, ...)."""
 
@@ -160,5 +173,6 @@ Event = (
     | AgentCallEnded
     | CallbackAnswered
     | Failure
+    | Outage
     | CallEnded
 )

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
+from config.limits import TWILIO_SID_CHARS
+from telephony.fields import whole_number
+
 FRAME_MS: Final = 20
 """Milliseconds of audio in each ``media`` message Twilio sends."""
 SAMPLE_RATE: Final = 8000
@@ -152,7 +155,7 @@ def parse_inbound(text: str | bytes) -> InboundMessage | None:
             case "mark":
                 return Mark(_stream_sid(message), _text(_object(message, "mark"), "name"))
             case "stop":
-                return Stop(_stream_sid(message), _text(_object(message, "stop"), "callSid"))
+                return Stop(_stream_sid(message), _sid(_object(message, "stop"), "callSid"))
     except _Malformed:
         return None
     return None
@@ -160,15 +163,15 @@ def parse_inbound(text: str | bytes) -> InboundMessage | None:
 
 def _start(message: _Json) -> Start:
     start = _object(message, "start")
-    stream_sid = _text(start, "streamSid")
+    stream_sid = _sid(start, "streamSid")
     # The SID is both in ``start`` and at the top; a message where they disagree is not trusted.
     if message.get("streamSid", stream_sid) != stream_sid:
         raise _Malformed
     media_format = _object(start, "mediaFormat")
     return Start(
         stream_sid=stream_sid,
-        call_sid=_text(start, "callSid"),
-        account_sid=_text(start, "accountSid"),
+        call_sid=_sid(start, "callSid"),
+        account_sid=_sid(start, "accountSid"),
         tracks=_strings(start.get("tracks")),
         custom_parameters=_string_map(start.get("customParameters", {})),
         encoding=_text(media_format, "encoding"),
@@ -384,15 +387,23 @@ def _object(message: _Json, key: str) -> _Json:
 
 
 def _text(message: _Json, key: str) -> str:
-    """A required, non-empty string field."""
+    """A required, non-empty string field (without NUL: PostgreSQL could not store it)."""
     value = message.get(key)
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or "\x00" in value:
         raise _Malformed
     return value
 
 
 def _stream_sid(message: _Json) -> str:
-    return _text(message, "streamSid")
+    return _sid(message, "streamSid")
+
+
+def _sid(message: _Json, key: str) -> str:
+    """A required Twilio SID, bounded: SIDs are stored with the call's events."""
+    value = _text(message, key)
+    if len(value) > TWILIO_SID_CHARS:
+        raise _Malformed
+    return value
 
 
 def _integer(message: _Json, key: str) -> int:
@@ -407,9 +418,10 @@ def _decimal(message: _Json, key: str) -> int | None:
     if key not in message:
         return None
     value = message[key]
-    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+    number = whole_number(value) if isinstance(value, str) else None
+    if number is None:
         raise _Malformed
-    return int(value)
+    return number
 
 
 def _strings(value: object) -> tuple[str, ...]:

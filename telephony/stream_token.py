@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from telephony.fields import MAX_UNIX_SECONDS, whole_number
+
 TOKEN_PARAMETER: Final = "token"
 """Name of the ``<Parameter>`` that carries the token."""
 
@@ -54,11 +56,13 @@ def verify(secret: str, token: str | None, call_sid: str, now: datetime) -> Stre
     expected = _signature(secret, f"{sid}.{turn}.{expires}")
     if not hmac.compare_digest(signature.encode(), expected.encode()):
         return None
-    if sid != call_sid or not turn.isdigit() or not expires.isdigit():
+    turn_number = whole_number(turn)
+    expiry = whole_number(expires, MAX_UNIX_SECONDS)
+    if sid != call_sid or turn_number is None or expiry is None:
         return None
-    if int(expires) < now.timestamp():
+    if expiry < now.timestamp():
         return None
-    return StreamGrant(sid, int(turn))
+    return StreamGrant(sid, turn_number)
 
 
 def _signature(secret: str, body: str) -> str:

@@ -27,11 +27,19 @@ simulator prints it, so a person testing a menu reads what the caller hears."""
 
 @dataclass(frozen=True)
 class WebhookUrls:
-    """Where Twilio reports back, under the configured public base URL."""
+    """Where Twilio reports back, under the configured public base URL.
+
+    ``turns=False`` leaves the wait's ``turn`` out of every URL, so the webhook applies to
+    whatever the call's stored state is when it comes: the TwiML of a database outage is
+    computed without the stored state, so the turn it would carry means nothing.
+    """
 
     public_url: str
+    turns: bool = True
 
     def _url(self, path: str, turn: int) -> str:
+        if not self.turns:
+            return f"{self.public_url}{path}"
         return f"{self.public_url}{path}?{urlencode({'turn': turn})}"
 
     def gather(self, turn: int) -> str:
@@ -195,15 +203,25 @@ def agent_leg(prompt_urls: Sequence[str], room: str | None, hold_url: str) -> st
     return str(response)
 
 
-def apology(prompt_urls: Sequence[str], queue: str | None) -> str:
-    """Last-resort TwiML when a call cannot be handled at all: apologise, then queue or end."""
+def hold(prompt_urls: Sequence[str], hold_url: str) -> str:
+    """A wait document that needs no database: prompts, then hold audio (Twilio loops it)."""
     response = VoiceResponse()
     for url in prompt_urls:
         response.play(url)
-    if queue is not None:
-        response.enqueue(queue)
-    else:
-        response.hangup()
+    response.play(hold_url)
+    return str(response)
+
+
+def apology(prompt_urls: Sequence[str]) -> str:
+    """Last-resort TwiML when a call cannot be handled at all: apologise, then hang up.
+
+    Never a bare ``<Enqueue>``: without its ``waitUrl``, ``action`` and the caller's row in the
+    line, no agent would ever be given the caller (the outage route does queue them properly).
+    """
+    response = VoiceResponse()
+    for url in prompt_urls:
+        response.play(url)
+    response.hangup()
     return str(response)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Final
 
 from ivr import events as ev
+from telephony.fields import whole_number
 
 # Twilio CallStatus values after which the call is over.
 FINAL_CALL_STATUSES: Final = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -49,8 +50,7 @@ def call_identity(form: Mapping[str, str]) -> CallIdentity | None:
 
 def turn_of(query: Mapping[str, str]) -> int | None:
     """The wait a webhook answers (our ``turn`` query parameter), or None."""
-    raw = query.get("turn", "")
-    return int(raw) if raw.isdigit() else None
+    return whole_number(query.get("turn"))
 
 
 def digits_entered(form: Mapping[str, str], at: datetime) -> ev.DigitsEntered | ev.NoInput:
@@ -93,14 +93,14 @@ def status_report(form: Mapping[str, str]) -> StatusReport | None:
     status = form.get("CallStatus", "")
     if not call_sid or not status:
         return None
-    raw_seq = form.get("SequenceNumber", "")
     return StatusReport(
         call_sid=call_sid,
         status=status,
-        sequence=int(raw_seq) if raw_seq.isdigit() else None,
+        sequence=whole_number(form.get("SequenceNumber")),
         duration_seconds=_int(form.get("CallDuration")),
     )
 
 
 def _int(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() else 0
+    """A count or duration Twilio sent; 0 when it is missing or not a number."""
+    return whole_number(raw) or 0

@@ -1,4 +1,4 @@
-"""Suite-wide fixtures: the two real databases, and a guard failing tests that block the loop."""
+"""Suite-wide fixtures: the two real databases, the suite's own servers, and a blocking guard."""
 
 from __future__ import annotations
 
@@ -14,11 +14,14 @@ import asyncpg
 import pytest
 from blockbuster import BlockBuster, blockbuster_ctx
 
-# The PostgreSQL server this machine kind runs (trust auth). CI starts it when it is down; a
-# suite that cannot reach it fails rather than silently testing one database only.
-POSTGRES_ADMIN_DSN = os.environ.get(
-    "VOICEDESK_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
-)
+from tests.support.servers import PostgresServer, RedisServer
+
+# The suite starts its own throwaway PostgreSQL and Redis servers (tests/support/servers.py).
+# These point it at servers of your own instead: a superuser DSN (e.g.
+# postgresql://postgres@127.0.0.1:5432/postgres) and a redis:// URL. A suite that cannot start
+# or reach PostgreSQL fails rather than silently testing one database only.
+POSTGRES_DSN_OVERRIDE: Final = os.environ.get("VOICEDESK_TEST_POSTGRES_DSN")
+REDIS_URL_OVERRIDE: Final = os.environ.get("VOICEDESK_TEST_REDIS_URL")
 
 
 # Blocking calls third-party code makes on the loop that are tolerated, as (file, function) on
@@ -40,9 +43,41 @@ def blockbuster() -> Iterator[BlockBuster]:
         yield bb
 
 
-async def _create_postgres_database() -> str:
+@pytest.fixture(scope="session")
+def postgres_admin_dsn() -> Iterator[str]:
+    """A superuser DSN of the suite's PostgreSQL server, started for the session (fsync off)."""
+    if POSTGRES_DSN_OVERRIDE:
+        yield POSTGRES_DSN_OVERRIDE
+        return
+    with PostgresServer(durable=False) as server:
+        yield server.admin_dsn
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A started PostgreSQL server the test owns alone: it may stop, start, restart or kill it.
+
+    ``stop()`` and ``start()`` keep the data and the port; ``start()`` returns once the server
+    accepts connections. Create databases with ``create_database(name)`` (returns the URL).
+    The methods block: from a coroutine, ``await asyncio.to_thread(own_postgres.stop)``.
+    """
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The ``redis://`` URL of the suite's Redis server, started for the session."""
+    if REDIS_URL_OVERRIDE:
+        yield REDIS_URL_OVERRIDE
+        return
+    with RedisServer() as server:
+        yield server.url
+
+
+async def _create_postgres_database(admin_dsn: str) -> str:
     name = f"vd_test_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    conn = await asyncpg.connect(admin_dsn)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -50,16 +85,16 @@ async def _create_postgres_database() -> str:
     return name
 
 
-async def _drop_postgres_database(name: str) -> None:
-    conn = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+async def _drop_postgres_database(admin_dsn: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
 
 
-def _postgres_url(name: str) -> str:
-    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
+def _postgres_url(admin_dsn: str, name: str) -> str:
+    base = admin_dsn.rsplit("/", 1)[0]
     return base.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
 
 
@@ -82,9 +117,11 @@ async def database_url(
         yield f"sqlite+aiosqlite:///{tmp_path / 'voicedesk.db'}"
         return
     with _scaffolding(blockbuster):
-        name = await _create_postgres_database()
+        # Asked for here, not as a parameter: a run of SQLite tests only starts no server.
+        admin_dsn: str = request.getfixturevalue("postgres_admin_dsn")
+        name = await _create_postgres_database(admin_dsn)
     try:
-        yield _postgres_url(name)
+        yield _postgres_url(admin_dsn, name)
     finally:
         with _scaffolding(blockbuster):
-            await asyncio.shield(_drop_postgres_database(name))
+            await asyncio.shield(_drop_postgres_database(admin_dsn, name))

@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from aiohttp import web
 
 from agents import roster
+from config.limits import AGENT_IDENTITY_CHARS, AGENT_NAME_CHARS, AGENT_QUEUES, QUEUE_ID_CHARS
+from config.menu_fields import NAME, NAME_RULE
 from history import callback_requests
 from history.models import AGENT_STATES, CALLBACK_STATUSES, MAX_ID
+from telephony.fields import whole_number
 from web.api import AGENT, ROLE
 from web.keys import CLOCK, STORE
 
 MANAGERS: Final = frozenset({"admin", "supervisor"})
-ADDRESS: Final = re.compile(r"(\+[1-9][0-9]{7,14}|client:[A-Za-z0-9_.@-]{1,64})")
-NAME_LENGTH: Final = 200
+ADDRESS: Final = re.compile(
+    rf"(\+[1-9][0-9]{{7,14}}|client:[A-Za-z0-9_.@-]{{1,{AGENT_IDENTITY_CHARS}}})"
+)
+NAME_LENGTH: Final = AGENT_NAME_CHARS
 # A supervisor's list of callbacks is for reading; the oldest beyond this are left off.
 CALLBACK_LIST_LIMIT: Final = 500
 
@@ -37,12 +42,12 @@ async def add_agent(request: web.Request) -> web.Response:
     _require(request, MANAGERS)
     body = await _json(request)
     name, address, queues = body.get("name"), body.get("address"), body.get("queues")
-    if not isinstance(name, str) or not 0 < len(name.strip()) <= NAME_LENGTH:
-        raise _bad("name must be a non-empty text")
+    if not isinstance(name, str) or not 0 < len(name.strip()) <= NAME_LENGTH or "\x00" in name:
+        raise _bad("name must be a non-empty text (no NUL)")
     if not isinstance(address, str) or not ADDRESS.fullmatch(address):
         raise _bad("address must be an E.164 number (+8210…) or client:<identity>")
-    if not isinstance(queues, list) or not all(isinstance(q, str) and q for q in queues):
-        raise _bad("queues must be a list of queue ids")
+    if not _queue_ids(queues):
+        raise _bad(f"queues must be a list of at most {AGENT_QUEUES} queue ids ({NAME_RULE})")
     try:
         agent = await request.app[STORE].database.write(
             roster.add_agent,
@@ -116,14 +121,21 @@ def routes() -> list[web.RouteDef]:
     ]
 
 
+def _queue_ids(value: object) -> TypeGuard[list[str]]:
+    """Whether ``value`` is a bounded list of queue ids (they live in a JSON column)."""
+    if not isinstance(value, list) or len(value) > AGENT_QUEUES:
+        return False
+    return all(isinstance(q, str) and len(q) <= QUEUE_ID_CHARS and NAME.fullmatch(q) for q in value)
+
+
 def _require(request: web.Request, roles: frozenset[str]) -> None:
     if request[ROLE] not in roles:
         raise _error(web.HTTPForbidden, "this API key's role may not do this")
 
 
 def _id(request: web.Request) -> int:
-    value = int(request.match_info["id"])
-    if not 0 < value <= MAX_ID:
+    value = whole_number(request.match_info["id"], MAX_ID)
+    if not value:
         raise _error(web.HTTPNotFound, "not found")
     return value
 

@@ -8,7 +8,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from web.keys import CLOCK, STORE
+from telephony.fields import whole_number
+from web.keys import CLOCK, STORE, THROTTLES
 
 ROLE: Final = web.RequestKey("api_role", str)
 AGENT: Final[web.RequestKey[int | None]] = web.RequestKey("api_agent")
@@ -24,11 +25,14 @@ async def api_key_auth(request: web.Request, handler: Handler) -> web.StreamResp
     """Require ``Authorization: Bearer <key>`` on ``/api/``: 401 without a valid key."""
     if not request.path.startswith("/api/"):
         return await handler(request)
+    throttles = request.app[THROTTLES]
+    client = throttles.admit_key_check(request, as_json=True)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     key = None
     if scheme.lower() == "bearer" and token:
         key = await request.app[STORE].authenticate_api_key(token.strip(), request.app[CLOCK]())
     if key is None:
+        throttles.key_check_failed(client)
         raise web.HTTPUnauthorized(
             text='{"error": "a valid API key is required"}',
             content_type="application/json",
@@ -68,12 +72,12 @@ async def customer_interactions(request: web.Request) -> web.Response:
 async def interaction(request: web.Request) -> web.Response:
     """``GET /api/interactions/{id}``: one interaction with its ordered events."""
     _require(request, READ_HISTORY)
-    raw = request.match_info["id"]
-    if not raw.isdigit():
+    interaction_id = whole_number(request.match_info["id"])
+    if interaction_id is None:
         raise web.HTTPNotFound(
             text='{"error": "no such interaction"}', content_type="application/json"
         )
-    detail = await request.app[STORE].interaction_detail(int(raw))
+    detail = await request.app[STORE].interaction_detail(interaction_id)
     if detail is None:
         raise web.HTTPNotFound(
             text='{"error": "no such interaction"}', content_type="application/json"

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
+import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from calls.menus import MenuRegistry
 from calls.service import CallService, Clock, utc_now
+from config.limits import REQUEST_BODY_BYTES
 from config.loader import read_menu_source
 from config.settings import Settings
 from history.db import create_engine
@@ -18,18 +23,32 @@ from history.store import SqlHistoryStore
 from speech.admission import SpeechAdmission
 from speech.listening import SpeechEngine
 from speech.synthesis import PromptSynthesizer, Synthesizer
-from web import agents_api, api, chat_routes, contacts, health, media, prompts, twilio_routes
+from web import (
+    agents_api,
+    api,
+    chat_routes,
+    contacts,
+    health,
+    media,
+    outage,
+    prompts,
+    twilio_routes,
+)
+from web.api_errors import api_errors
 from web.keys import (
     ADMISSION,
     CALLS,
     CLOCK,
+    INSTANCE,
     MENUS,
     SETTINGS,
     SPEECH,
     STORE,
     SYNTHESIZER,
+    THROTTLES,
     VOICE,
 )
+from web.throttles import Throttles
 from web.voice import StreamSigning, VoiceRenderer
 
 log = logging.getLogger(__name__)
@@ -53,8 +72,15 @@ def create_app(
             the app loads ``settings.vosk_model`` when speech is enabled, and closes it.
 
     """
-    app = web.Application(middlewares=[twilio_routes.twilio_signature, api.api_key_auth])
+    app = web.Application(
+        middlewares=[api_errors, twilio_routes.twilio_signature, api.api_key_auth],
+        client_max_size=REQUEST_BODY_BYTES,
+    )
     app[SETTINGS] = settings
+    app[INSTANCE] = settings.instance_id or (
+        f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    )
+    app[THROTTLES] = Throttles.from_settings(settings, time.monotonic)
     app[CLOCK] = clock
     if synthesizer is not None:
         app[SYNTHESIZER] = synthesizer
@@ -65,6 +91,7 @@ def create_app(
     app.cleanup_ctx.append(_menus_and_calls)
     app.cleanup_ctx.append(contacts.contacts)
     app.cleanup_ctx.append(chat_routes.chats)
+    app.cleanup_ctx.append(outage.journal)
     app.add_routes(health.routes())
     app.add_routes(prompts.routes())
     app.add_routes(twilio_routes.routes())

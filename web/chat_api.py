@@ -16,9 +16,11 @@ from aiohttp import web
 from twilio.twiml.messaging_response import MessagingResponse
 
 from chat.conversations import inbound_of
-from chat.service import ChatService, InboundText
+from chat.service import ChatService, InboundText, TextResult
 from chat.sessions import ChatError, ChatInfo
 from config.messages import MessageKey
+from telephony.fields import whole_number
+from web import outage
 from web.api import AGENT, ROLE
 from web.chat_views import (
     CLOSED_SHOWN,
@@ -28,7 +30,7 @@ from web.chat_views import (
     as_int,
     client_id_of,
 )
-from web.keys import CHATS, MENUS, SETTINGS
+from web.keys import CHATS, CLOCK, JOURNAL, MENUS, SETTINGS
 from web.twilio_routes import FORM
 
 log = logging.getLogger(__name__)
@@ -52,8 +54,10 @@ async def list_chats(request: web.Request) -> web.Response:
 
 async def chat_messages(request: web.Request) -> web.Response:
     """``GET /api/chats/{id}/messages?after=N``."""
+    after = whole_number(request.query.get("after") or "0")
+    if after is None:
+        raise _error(400, "after must be a message id (digits)")
     chat = await _visible_chat(request)
-    after = as_int(request.query.get("after"))
     messages = await request.app[CHATS].messages_after(chat.id, after)
     return web.json_response({"messages": [m.to_json() for m in messages]})
 
@@ -160,12 +164,14 @@ async def inbound_sms(request: web.Request) -> web.Response:
     reply = MessagingResponse()
     if not text.message_sid:
         raise web.HTTPBadRequest(text="an inbound text needs a MessageSid")
+    entry = outage.text_entry(text, "sms", request.app[CLOCK]())
     try:
-        result = await request.app[CHATS].inbound_text(text)
+        # Written now, or journaled (database down) and replayed in order when it is back.
+        result = await request.app[JOURNAL].submit(outage.INBOUND_TEXT, entry)
     except Exception:  # Twilio gets an answer; the text stays in Twilio's log
-        log.exception("inbound text %s not recorded", text.message_sid)
+        log.exception("inbound text %r not recorded", text.message_sid)
         return _twiml(reply)
-    if result.chat is None:
+    if isinstance(result, TextResult) and result.chat is None:
         log.info("text %s from an unknown number: no chat started", text.message_sid)
         menu = request.app[MENUS].published
         reply.message(menu.messages[MessageKey.CHAT_UNAVAILABLE][menu.default_language])
@@ -178,10 +184,11 @@ async def inbound_conversation(request: web.Request) -> web.Response:
     text = inbound_of(form)
     if text is None or text.account_sid != request.app[SETTINGS].twilio_account_sid:
         return web.Response(status=200)  # another event, or our own message echoed back
+    entry = outage.text_entry(text.as_inbound(), "conversations", request.app[CLOCK]())
     try:
-        await request.app[CHATS].inbound_text(text.as_inbound(), via="conversations")
+        await request.app[JOURNAL].submit(outage.INBOUND_TEXT, entry)
     except Exception:  # Twilio only logs an error answer; the message stays in the Conversation
-        log.exception("conversation message %s not recorded", text.message_sid)
+        log.exception("conversation message %r not recorded", text.message_sid)
     return web.Response(status=200)
 
 

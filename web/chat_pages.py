@@ -6,6 +6,10 @@
   agent's API key in its first message (browsers cannot set headers on a websocket).
 - ``GET /static/chat/{name}`` — the pages' scripts and styles.
 
+Customer messages (per socket and per link) and page and socket opens (per client address) are
+rate limited, as are failed console logins (``web.throttles``); over a limit: 429 or a socket
+error saying how long to wait.
+
 Pages get a strict Content-Security-Policy (no inline script, same-origin connections only) and
 insert every message as text, so a message can never run as code. The link token is in the
 page's path: ``Referrer-Policy: no-referrer`` keeps it from leaking to any other site.
@@ -17,7 +21,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from functools import partial
 from importlib import resources
 from typing import Any, Final
 
@@ -26,6 +31,9 @@ from aiohttp import WSMsgType, web
 from chat.service import ChatService, customer_view
 from chat.sessions import ChatError, MessageInfo
 from chat.tokens import LinkProblem
+from config.limits import CHAT_SOCKET_MESSAGE_BYTES
+from history.db import HistoryUnavailableError
+from telephony.fields import whole_number
 from web.chat_views import (
     CLOSED_SHOWN,
     agent_chat,
@@ -34,7 +42,9 @@ from web.chat_views import (
     client_id_of,
     topics_of,
 )
-from web.keys import CHAT_PAGES, CHATS, CLOCK, STORE
+from web.keys import CHAT_PAGES, CHATS, CLOCK, STORE, THROTTLES
+from web.rate_limit import RateLimiter
+from web.throttles import retry_after
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +53,8 @@ SEEN_EVERY: Final = 10.0
 """Seconds between a customer page's presence notes (well inside chat.sessions.PRESENCE)."""
 WS_TRY_AGAIN: Final = 1013
 """Websocket close code "try again later": the page reconnects and resumes."""
+SEND_FAILED: Final = "not done: please try again"
+"""What a page is told when an action failed on our side (the log has the details)."""
 STATIC_FILES: Final = frozenset(
     {"chat.html", "chat.js", "chat.css", "agent.html", "agent.js", "common.js"}
 )
@@ -83,6 +95,7 @@ REFUSALS: Final = {
 
 async def customer_page(request: web.Request) -> web.Response:
     """The chat page for a genuine link; a clear refusal page otherwise."""
+    request.app[THROTTLES].admit_chat_request(request)
     opened = await request.app[CHATS].open_link(request.match_info["token"])
     if isinstance(opened, LinkProblem):
         return _refusal(opened)
@@ -91,11 +104,13 @@ async def customer_page(request: web.Request) -> web.Response:
 
 async def customer_socket(request: web.Request) -> web.StreamResponse:
     """The customer's live chat: history after the page's last id, then every change."""
+    request.app[THROTTLES].admit_chat_request(request)
     service: ChatService = request.app[CHATS]
     opened = await service.open_link(request.match_info["token"])
     if isinstance(opened, LinkProblem):
         return _refusal(opened)
-    ws = web.WebSocketResponse(heartbeat=30)
+    socket_rate = request.app[THROTTLES].chat_socket()
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=CHAT_SOCKET_MESSAGE_BYTES)
     await ws.prepare(request)
     hello = await _first_message(ws)
     if hello is None or hello.get("type") != "hello":
@@ -103,7 +118,7 @@ async def customer_socket(request: web.Request) -> web.StreamResponse:
         return ws
     after = as_int(hello.get("after"))
     follower = asyncio.create_task(
-        _following(ws, _follow_customer(ws, service, opened.id, after, request))
+        _following(ws, partial(_follow_customer, ws, service, opened.id, after, request))
     )
     try:
         async for frame in ws:
@@ -111,12 +126,23 @@ async def customer_socket(request: web.Request) -> web.StreamResponse:
                 continue
             data = _json(frame.data)
             if data.get("type") == "send":
+                if slow_down := _slow_down(request, socket_rate, opened.id, data):
+                    await ws.send_json(slow_down)
+                    continue
                 try:
                     await service.post_customer(
                         opened.id, str(data.get("body", "")), client_id=client_id_of(data)
                     )
                 except ChatError as err:
                     await ws.send_json({"type": "error", "error": str(err)})
+                except HistoryUnavailableError as err:
+                    log.warning("chat %d: a customer's message not taken: %s", opened.id, err)
+                    await ws.send_json({"type": "error", "error": SEND_FAILED})
+                except Exception:  # last line of defence: the page keeps its socket
+                    log.exception("chat %d: a customer's message failed", opened.id)
+                    await ws.send_json({"type": "error", "error": SEND_FAILED})
+    except ConnectionError as err:  # the page went away while we answered it
+        log.debug("chat %d: customer socket gone: %r", opened.id, err)
     finally:
         follower.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -153,6 +179,26 @@ async def _follow_customer(
         await service.feed.wait(changed)
 
 
+def _slow_down(
+    request: web.Request, socket_rate: RateLimiter, chat_id: int, data: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The error a page gets for a message over its socket's or its link's rate, or None.
+
+    The message is not taken: the page keeps it and sends it again after ``retry_after``.
+    """
+    wait = request.app[THROTTLES].take_chat_message(socket_rate, chat_id)
+    if not wait:
+        return None
+    seconds = retry_after(wait)
+    client_id = data.get("client_id")
+    return {
+        "type": "error",
+        "error": f"too many messages: please slow down and send again in {seconds} s",
+        "retry_after": seconds,
+        "client_id": client_id if isinstance(client_id, str) else None,
+    }
+
+
 def _customer_message(message: MessageInfo) -> dict[str, Any]:
     data = message.to_json()
     data.pop("agent_id", None)  # the customer sees the agent's name on the chat, not ids
@@ -169,31 +215,40 @@ async def agent_page(request: web.Request) -> web.Response:
 
 async def agent_socket(request: web.Request) -> web.StreamResponse:
     """An agent's live console: their chats and messages, and their actions."""
-    ws = web.WebSocketResponse(heartbeat=30)
+    throttles = request.app[THROTTLES]
+    client = throttles.admit_key_check(request)
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=CHAT_SOCKET_MESSAGE_BYTES)
     await ws.prepare(request)
     auth = await _first_message(ws)
     key = None
     if auth is not None and auth.get("type") == "auth" and isinstance(auth.get("key"), str):
         key = await request.app[STORE].authenticate_api_key(auth["key"], request.app[CLOCK]())
+    if key is None:
+        throttles.key_check_failed(client)
     if key is None or key.role != "agent" or key.agent_id is None:
-        await ws.send_json({"type": "error", "error": "an agent's API key is required"})
+        with contextlib.suppress(ConnectionError):  # gone before logging in: nobody to tell
+            await ws.send_json({"type": "error", "error": "an agent's API key is required"})
         await ws.close(code=4401, message=b"unauthorized")
         return ws
     agent = await agent_info(request, key.agent_id)
     if agent is None:
         await ws.close(code=4401, message=b"unknown agent")
         return ws
-    await ws.send_json({"type": "ready", "agent": agent})
+    with contextlib.suppress(ConnectionError):  # gone already: the loop below ends at once
+        await ws.send_json({"type": "ready", "agent": agent})
     service: ChatService = request.app[CHATS]
-    raw_after = auth.get("after") if auth is not None else None
-    after = {int(k): as_int(v) for k, v in (raw_after or {}).items() if str(k).isdigit()}
+    after = _resume_points(auth.get("after") if auth is not None else None)
     follower = asyncio.create_task(
-        _following(ws, _follow_agent(ws, service, key.agent_id, agent["queues"], after, request))
+        _following(
+            ws, partial(_follow_agent, ws, service, key.agent_id, agent["queues"], after, request)
+        )
     )
     try:
         async for frame in ws:
             if frame.type == WSMsgType.TEXT:
                 await ws.send_json(await _agent_action(service, key.agent_id, _json(frame.data)))
+    except ConnectionError as err:  # the console went away while we answered it
+        log.debug("agent %d: console socket gone: %r", key.agent_id, err)
     finally:
         follower.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -220,7 +275,21 @@ async def _agent_action(
                 raise ChatError(f"unknown action {action!r}", 400)
     except ChatError as err:
         result |= {"ok": False, "error": str(err)}
+    except HistoryUnavailableError as err:
+        log.warning("agent %d: %r of chat %d not done: %s", agent_id, action, chat_id, err)
+        result |= {"ok": False, "error": SEND_FAILED}
+    except Exception:  # last line of defence: the console keeps its socket
+        log.exception("agent %d: %r of chat %d failed", agent_id, action, chat_id)
+        result |= {"ok": False, "error": SEND_FAILED}
     return result
+
+
+def _resume_points(raw: Any) -> dict[int, int]:
+    """The last message id the console saw per chat (``{"<chat id>": <message id>}``)."""
+    if not isinstance(raw, dict):
+        return {}
+    points = {whole_number(chat): as_int(after) for chat, after in raw.items()}
+    return {chat: after for chat, after in points.items() if chat}
 
 
 async def _follow_agent(
@@ -300,14 +369,17 @@ def _refusal(problem: LinkProblem) -> web.Response:
     )
 
 
-async def _following(ws: web.WebSocketResponse, follow: Coroutine[Any, Any, None]) -> None:
+async def _following(
+    ws: web.WebSocketResponse, follow: Callable[[], Coroutine[Any, Any, None]]
+) -> None:
     """Run a socket's follower; close the socket if it fails, so the page reconnects.
 
     A failure (the database went away) then costs a reconnection that resumes after the page's
-    last message, rather than a page waiting on a dead feed.
+    last message, rather than a page waiting on a dead feed. The follower is created here, not
+    by the caller: a socket closed before this task starts leaves no coroutine never awaited.
     """
     try:
-        await follow
+        await follow()
     except (ConnectionError, RuntimeError) as err:  # the socket closed under a send
         log.debug("chat socket follower stopped: %r", err)
     except Exception:

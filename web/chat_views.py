@@ -9,6 +9,7 @@ from aiohttp import web
 from agents.roster import get_agent
 from chat.sessions import ChatInfo
 from chat.topics import topics
+from telephony.fields import whole_number
 from web.keys import MENUS, STORE
 
 CLOSED_SHOWN: Final = 5
@@ -41,14 +42,11 @@ def topics_of(request: web.Request, chat: ChatInfo) -> list[str]:
 
 
 def as_int(value: Any) -> int:
-    """A non-negative int from a client's value; 0 for anything else."""
-    try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
-        return 0
+    """A client's id or count (a JSON number or digits, see ``telephony.fields``); else 0."""
+    return whole_number(value) or 0
 
 
 def client_id_of(data: dict[str, Any]) -> str | None:
-    """A message's ``client_id`` from a page (at most 100 characters), or None."""
+    """A message's ``client_id`` from a page, or None (its bound is checked where it is posted)."""
     value = data.get("client_id")
-    return value[:100] if isinstance(value, str) and value else None
+    return value if isinstance(value, str) and value else None

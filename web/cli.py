@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from history.db import create_engine
 from history.migrate import upgrade, upgrade_sync
 from history.store import SqlHistoryStore
 from telephony.simulator import cli as simulator_cli
+from web import logs
 from web.app import create_app
 
 ROLES = ("admin", "supervisor", "agent")
@@ -37,9 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             key = "VOICEDESK_" + "__".join(str(p) for p in problem["loc"]).upper()
             print(f"configuration error: {key}: {problem['msg']}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level)
     match args.command:
         case "serve":
             return _serve(settings, args)

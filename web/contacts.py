@@ -7,9 +7,6 @@ Every instance may run them: they share the work through the database (`agents.d
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Final
@@ -28,8 +25,9 @@ from config.messages import SLOT_PLACEHOLDER, MessageKey
 from ivr.slots import spoken_slot
 from ivr.state import PHASE_QUEUED, CallState
 from telephony import webhooks
+from telephony.fields import whole_number
 from telephony.rest import TwilioRest
-from web.keys import ACD, CALLS, DIALER, MENUS, SETTINGS, STORE, VOICE
+from web.keys import ACD, CALLS, DIALER, INSTANCE, MENUS, SETTINGS, STORE, VOICE
 from web.twilio_routes import FORM, answer_with, static_apology, twiml_response
 
 log = logging.getLogger(__name__)
@@ -46,9 +44,7 @@ async def contacts(app: web.Application) -> AsyncIterator[None]:
         settings.twilio_auth_token.get_secret_value(),
         api_base=settings.twilio_api_base,
     )
-    instance = (
-        settings.instance_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-    )
+    instance = app[INSTANCE]
     clock = app[CALLS].clock
     agent_first = settings.callback_mode == AGENT_FIRST
     dialer = CallbackDialer(
@@ -190,17 +186,18 @@ def routes() -> list[web.RouteDef]:
 
 
 def _assignment(request: web.Request) -> tuple[int, str]:
-    agent, label = request.query.get("agent", ""), request.query.get("contact", "")
-    if not agent.isdigit() or not label:
+    agent, label = whole_number(request.query.get("agent")), request.query.get("contact", "")
+    if agent is None or not label:
         raise web.HTTPBadRequest(text="agent and contact are required")
-    return int(agent), label
+    return agent, label
 
 
 def _callback_attempt(request: web.Request) -> tuple[int, int]:
-    callback, attempt = request.query.get("callback", ""), request.query.get("attempt", "")
-    if not callback.isdigit() or not attempt.isdigit():
+    callback = whole_number(request.query.get("callback"))
+    attempt = whole_number(request.query.get("attempt"))
+    if callback is None or attempt is None:
         raise web.HTTPBadRequest(text="callback and attempt are required")
-    return int(callback), int(attempt)
+    return callback, attempt
 
 
 def _waiting_call(app: web.Application) -> Callable[[str], Awaitable[WaitingCall | None]]:

@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 
-from web.keys import MENUS, STORE
+from web.keys import JOURNAL, MENUS, STORE
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready to take calls: the database answers and a menu is published."""
+    """Ready to take calls: a menu is published and the database answers (or the journal).
+
+    ``ready``: the database answers and nothing waits in the journal. ``degraded`` (still 200):
+    the database does not answer, or the journal is still being replayed; calls get the outage
+    route and writes are journaled, so a load balancer must keep sending webhooks here (every
+    instance shares the database: taking them all out would leave callers with no answer at
+    all). ``not ready`` (503): no menu is published.
+    """
     checks: dict[str, str] = {}
     try:
         await request.app[STORE].ping()
@@ -29,10 +36,17 @@ async def readyz(request: web.Request) -> web.Response:
         checks["menu"] = request.app[MENUS].published.id
     except LookupError:
         checks["menu"] = "failed: none published"
-    ready = checks["database"] == "ok" and not checks["menu"].startswith("failed")
+    journal = request.app[JOURNAL]
+    depth = {"depth": journal.depth, "set_aside": journal.set_aside}
+    if checks["menu"].startswith("failed"):
+        status = "not ready"
+    elif checks["database"] != "ok" or journal.depth:
+        status = "degraded"
+    else:
+        status = "ready"
     return web.json_response(
-        {"status": "ready" if ready else "not ready", "checks": checks},
-        status=200 if ready else 503,
+        {"status": status, "checks": checks, "journal": depth},
+        status=503 if status == "not ready" else 200,
     )
 
 

@@ -19,11 +19,13 @@ from typing import Final
 from aiohttp import WSMessage, WSMsgType, web
 
 from calls.service import CallService, Wait
+from config.limits import MEDIA_STREAM_MESSAGE_BYTES
 from speech.admission import SpeechAdmission
 from speech.listening import SpeechEngine
 from telephony import media_stream as ms
 from telephony import stream_token
-from web.keys import ADMISSION, CALLS, SETTINGS, SPEECH, VOICE
+from web import outage
+from web.keys import ADMISSION, CALLS, JOURNAL, SETTINGS, SPEECH, VOICE
 from web.speech_turn import SpeechTurn, TurnResult, prompt_frames
 from web.voice import VoiceRenderer
 
@@ -58,6 +60,7 @@ class MediaSession:
         app = request.app
         self._ws = ws
         self._calls: CallService = app[CALLS]
+        self._journal = app[JOURNAL]
         self._voice: VoiceRenderer = app[VOICE]
         self._engine: SpeechEngine = app[SPEECH]
         self._admission: SpeechAdmission = app[ADMISSION]
@@ -104,7 +107,9 @@ class MediaSession:
         token = start.custom_parameters.get(stream_token.TOKEN_PARAMETER)
         grant = stream_token.verify(self._secret, token, start.call_sid, self._calls.clock())
         if grant is None:
-            await self._refuse(start, "missing, forged or expired stream token")
+            # Unauthenticated: anyone can open this socket and name a CallSid, so a refused
+            # token writes nothing (as a forged webhook writes nothing); the log keeps it.
+            await self._refuse(start, "missing, forged or expired stream token", record=False)
             return False
         if not self._admission.open(start.call_sid):
             await self._refuse(start, "speech capacity full at stream start")
@@ -200,9 +205,11 @@ class MediaSession:
             self._stats.malformed += 1
         return parsed
 
-    async def _refuse(self, start: ms.Start, reason: str) -> None:
-        log.warning("call %s: media stream refused: %s", start.call_sid, reason)
+    async def _refuse(self, start: ms.Start, reason: str, *, record: bool = True) -> None:
+        log.warning("call %r: media stream refused: %s", start.call_sid, reason)
         self._stats.outcome = "refused"
+        if not record:
+            return
         await self._note(
             start.call_sid,
             "media_stream_refused",
@@ -247,15 +254,17 @@ class MediaSession:
     async def _note(
         self, call_sid: str, what: str, details: dict[str, object], key: str | None = None
     ) -> None:
+        entry = outage.note_entry(call_sid, what, details, key, self._calls.clock())
         try:
-            await self._calls.note(call_sid, what, details, key=key)
-        except Exception:  # an unknown CallSid or a database hiccup must not kill the socket
+            # Written now, or journaled (database down) and replayed when it is back.
+            await self._journal.submit(outage.CALL_NOTE, entry)
+        except Exception:  # an unknown CallSid or a full disk must not kill the socket
             log.exception("call %s: could not record %s %s", call_sid, what, details)
 
 
 async def media_stream(request: web.Request) -> web.WebSocketResponse:
     """The websocket Twilio opens for ``<Connect><Stream>``."""
-    ws = web.WebSocketResponse(max_msg_size=64 * 1024)
+    ws = web.WebSocketResponse(max_msg_size=MEDIA_STREAM_MESSAGE_BYTES)
     await ws.prepare(request)
     if ADMISSION not in request.app:  # speech is switched off: no stream is expected
         await ws.close()

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from speech import hold
+from telephony.fields import whole_number
 from telephony.twiml import PROMPT_TEXT_HEADER
 from web.keys import SYNTHESIZER
 
@@ -39,8 +40,8 @@ async def prompt_audio(request: web.Request) -> web.Response:
 
 async def hold_audio(request: web.Request) -> web.Response:
     """Serve generated hold audio of the asked length (1 to 600 s); 404 outside that."""
-    seconds = int(request.match_info["seconds"])
-    if not 1 <= seconds <= hold.MAX_SECONDS:
+    seconds = whole_number(request.match_info["seconds"], hold.MAX_SECONDS)
+    if not seconds:
         raise web.HTTPNotFound(text="no such hold audio")
     # Generating takes a few milliseconds of numpy the first time; cached after that.
     audio = await asyncio.to_thread(hold.hold_wav, seconds)

@@ -15,12 +15,14 @@ from typing import Final
 
 from aiohttp import web
 
-from calls.service import CallService, Renderer
+from calls.service import CallService, Renderer, UnknownCallError
+from config.limits import WEBHOOK_BODY_BYTES
 from history.db import HistoryUnavailableError
 from ivr import events as ev
-from telephony import webhooks
+from telephony import webhook_form, webhooks
 from telephony.signature import is_signed_by_twilio, public_request_url
-from web.keys import CALLS, MENUS, SETTINGS, STORE, VOICE
+from web import outage
+from web.keys import CALLS, JOURNAL, MENUS, SETTINGS, STORE, VOICE
 from web.voice import CallRenderer
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ async def twilio_signature(request: web.Request, handler: Handler) -> web.Stream
     url = public_request_url(settings.public_url, request.raw_path)
     token = settings.twilio_auth_token.get_secret_value()
     if not is_signed_by_twilio(token, url, form, request.headers.get("X-Twilio-Signature")):
-        log.warning("refused unsigned or forged webhook %s %s", request.method, request.path)
+        log.warning("refused unsigned or forged webhook %s %r", request.method, request.path)
         raise web.HTTPForbidden(text="invalid or missing X-Twilio-Signature")
     request[FORM] = form
     return await handler(request)
@@ -134,19 +136,22 @@ async def status(request: web.Request) -> web.Response:
     report = webhooks.status_report(form)
     if report is None:
         raise web.HTTPBadRequest(text="status callback without CallSid/CallStatus")
+    entry = outage.status_entry(
+        report.call_sid,
+        report.status,
+        report.sequence,
+        report.duration_seconds,
+        report.is_final,
+        request.app[CALLS].clock(),
+    )
     try:
-        known = await request.app[CALLS].report_status(
-            report.call_sid,
-            report.status,
-            report.sequence,
-            report.duration_seconds,
-            report.is_final,
-        )
+        # Written now, or journaled (database down) and replayed in order when it is back.
+        known = await request.app[JOURNAL].submit(outage.CALL_STATUS, entry)
     except Exception:  # last line of defence: never a 500 to Twilio; the log keeps the report
         log.exception("status callback could not be recorded: %s", sorted(form.items()))
         return web.Response(status=204)
-    if not known:
-        log.info("status callback for unknown call %s", report.call_sid)
+    if known is False:
+        log.info("status callback for unknown call %r", report.call_sid)
     return web.Response(status=204)
 
 
@@ -185,35 +190,52 @@ async def _advance(request: web.Request, parse: EventParser) -> web.Response:
 async def answer_with(
     request: web.Request, call_sid: str, turn: Callable[[Renderer], Awaitable[str]]
 ) -> web.Response:
-    """Run one turn of ``call_sid`` and answer its TwiML; on failure, apologise and route on."""
+    """Run one turn of ``call_sid`` and answer its TwiML; on failure, apologise and route on.
+
+    While the database is down (or the journal still holds writes of this call) the call gets
+    the menu's outage route instead, computed without the database (``web.outage``).
+    """
     calls: CallService = request.app[CALLS]
+    if request.app[JOURNAL].holds(call_sid):
+        return twiml_response(await outage.outage_answer(request, call_sid, request[FORM]))
     render = request.app[VOICE].for_call(call_sid)
     try:
         body = await turn(render)
+    except UnknownCallError:  # not a failure of ours: one line, no trace, nothing to route
+        return await static_apology(request, f"unknown call {call_sid!r} in {request.path!r}")
+    except HistoryUnavailableError as err:
+        log.warning(
+            "call %s: database unavailable in %r: outage route (%s)", call_sid, request.path, err
+        )
+        return twiml_response(await outage.outage_answer(request, call_sid, request[FORM]))
     except Exception as err:  # last line of defence: Twilio must get TwiML, never a 500
-        log.exception("call %s: webhook %s failed", call_sid, request.path)
+        log.exception("call %s: webhook %r failed", call_sid, request.path)
         reason = f"{type(err).__name__} in {request.path}"
     else:
-        await _note_keypad_fallback(calls, call_sid, render)
+        await _note_keypad_fallback(request, call_sid, render)
         return twiml_response(body)
     try:
         return twiml_response(await calls.fail(call_sid, reason, render))
+    except HistoryUnavailableError:
+        return twiml_response(await outage.outage_answer(request, call_sid, request[FORM]))
     except Exception:  # the call cannot even be routed: apologise without the database
         log.exception("call %s: could not route to fallback", call_sid)
         return await static_apology(request, reason)
 
 
-async def _note_keypad_fallback(calls: CallService, call_sid: str, render: CallRenderer) -> None:
+async def _note_keypad_fallback(request: web.Request, call_sid: str, render: CallRenderer) -> None:
     if render.keypad_fallback is None:
         return
     listen, reason = render.keypad_fallback
+    entry = outage.note_entry(
+        call_sid,
+        "speech_capacity_fallback",
+        {"node": listen.node, "turn": listen.turn, "reason": reason},
+        f"keypad:{listen.turn}",
+        request.app[CALLS].clock(),
+    )
     try:
-        await calls.note(
-            call_sid,
-            "speech_capacity_fallback",
-            {"node": listen.node, "turn": listen.turn, "reason": reason},
-            key=f"keypad:{listen.turn}",
-        )
+        await request.app[JOURNAL].submit(outage.CALL_NOTE, entry)
     except Exception:  # the caller already has their keypad menu; losing this note is logged
         log.exception("call %s: could not record the keypad fallback", call_sid)
 
@@ -229,10 +251,19 @@ async def static_apology(request: web.Request, reason: str) -> web.Response:
 
 
 async def _form(request: web.Request) -> dict[str, str]:
+    """The webhook's form, bounded (see ``telephony.webhook_form``); 413 or 400 otherwise."""
     if request.method != "POST":
         return {}
-    posted = await request.post()
-    return {k: v for k, v in posted.items() if isinstance(v, str)}
+    try:
+        webhook_form.check_size(request.content_length)
+        # A chunked body is cut at the app's client_max_size by aiohttp (413) while read.
+        return webhook_form.parse_form(await request.read(), request.content_type)
+    except webhook_form.WebhookBodyTooLargeError as err:
+        raise web.HTTPRequestEntityTooLarge(
+            WEBHOOK_BODY_BYTES, request.content_length or 0, text=str(err)
+        ) from err
+    except webhook_form.WebhookBodyError as err:
+        raise web.HTTPBadRequest(text=str(err)) from err
 
 
 def twiml_response(body: str) -> web.Response:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from config.menu import INPUT_SPEECH, Menu, MenuNode, Node, Prompt, QueueNode
+from config.menu import INPUT_SPEECH, Menu, MenuNode, Node, Prompt
 from config.messages import CHOICE_PLACEHOLDER, MessageKey, is_spoken, placeholders
 from ivr import actions as act
 from ivr.choice import option_choice
@@ -21,6 +21,9 @@ Clock = Callable[[], datetime]
 
 # Hold audio an agent hears while the customer is rung (repeated by Twilio's conference).
 AGENT_HOLD_SECONDS: Final = 30
+# Hold audio of one wait document during a database outage: Twilio asks again when it ends,
+# so an outage of seconds costs the caller at most this much before normal announcements.
+OUTAGE_HOLD_SECONDS: Final = 20
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class VoiceRenderer:
         self._synthesizer = synthesizer
         self._public_url = public_url
         self._urls = WebhookUrls(public_url)
+        self._untracked = WebhookUrls(public_url, turns=False)
         self._admission = admission if signing is not None else None
         self._signing = signing
         self._speech_language = speech_language
@@ -110,12 +114,35 @@ class VoiceRenderer:
         return twiml.agent_leg([self.prompt_url(key)], room, hold)
 
     async def apology(self, menu: Menu | None) -> str:
-        """Last-resort TwiML: the menu's apology, then its fallback queue or a hang-up."""
+        """Last-resort TwiML: the menu's apology, then a hang-up.
+
+        Never an ``<Enqueue>``: a caller put in Twilio's queue without a ``waitUrl``, an
+        ``action`` and a row in the line is one no agent will ever be given.
+        """
         if menu is None:
-            return twiml.apology([], None)
+            return twiml.apology([])
+        return twiml.apology([await self._apology_url(menu)])
+
+    async def outage_render(self, menu: Menu, actions: Sequence[act.Action]) -> str:
+        """TwiML of a turn computed without the call's stored state (a database outage).
+
+        Webhook URLs carry no turn (the stored state is another), and a speech wait is asked on
+        the keypad: a media stream's session needs the database.
+        """
+        keys: dict[act.Prompt, str] = {}
+        for action in actions:
+            if isinstance(action, act.Prompt) and action not in keys:
+                keys[action] = await self._synthesizer.render(action.text, action.language)
+        return twiml.render(actions, self._untracked, lambda p: self.prompt_url(keys[p]))
+
+    async def outage_hold(self, menu: Menu) -> str:
+        """A queue's wait document while the database is down: apology, then hold audio."""
+        hold = self._urls.hold_audio(OUTAGE_HOLD_SECONDS)
+        return twiml.hold([await self._apology_url(menu)], hold)
+
+    async def _apology_url(self, menu: Menu) -> str:
         text = menu.messages["error"][menu.default_language]
-        key = await self._synthesizer.render(text, menu.default_language)
-        return twiml.apology([self.prompt_url(key)], fallback_queue(menu))
+        return self.prompt_url(await self._synthesizer.render(text, menu.default_language))
 
     async def prerender(self, menu: Menu) -> int:
         """Synthesize every prompt of ``menu`` in every language; returns how many were new."""
@@ -160,14 +187,6 @@ class CallRenderer:
             elif stream is not None:
                 self.stream_turn = listen.turn
         return await self._voice.render(menu, actions, stream)
-
-
-def fallback_queue(menu: Menu) -> str | None:
-    """The queue a failing call is put in, when the menu's fallback is a queue node."""
-    if menu.fallback is None:
-        return None
-    node = menu.nodes.get(menu.fallback)
-    return node.queue if isinstance(node, QueueNode) else None
 
 
 def menu_prompts(menu: Menu) -> Iterator[tuple[str, str]]:

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Final
 from urllib.parse import urlsplit
 
+from telephony.fields import whole_number
 from telephony.simulator.outbound import CallOrder
 from telephony.simulator.rest_resources import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
@@ -200,9 +201,10 @@ def _integer(form: Form, name: str, default: int, low: int, high: int) -> int:
     raw = one(form, name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = whole_number(raw, high)
+    if value is None or value < low:
         raise RestRefusal(400, 20001, f"{name} {raw!r} is not an integer from {low} to {high}")
-    return int(raw)
+    return value
 
 
 def _moment(query: Form, names: Sequence[str]) -> datetime | date | None:

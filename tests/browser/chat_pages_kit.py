@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,8 @@ def make_settings(database_url: str, prompt_cache: Path, **overrides: Any) -> Se
         "twilio_auth_token": SecretStr(AUTH_TOKEN),
         "menu": SHIPPED_MENU,
         "prompt_cache_dir": prompt_cache,
+        # Each app its own journal: an app adopts the journals it finds of stopped ones.
+        "journal_dir": prompt_cache.parent / f"journal-{uuid.uuid4().hex}",
         "speech_enabled": False,  # keypad only: no Vosk model to load
     }
     values.update(overrides)

@@ -244,6 +244,7 @@ class FleetConfig:
                 ),
                 "VOICEDESK_INSTANCE_ID": instance_id,
                 "VOICEDESK_PROMPT_CACHE_DIR": str(self.prompt_cache),
+                "VOICEDESK_JOURNAL_DIR": str(self.prompt_cache.parent / f"journal-{instance_id}"),
                 "VOICEDESK_LOG_LEVEL": self.log_level,
             }
         )

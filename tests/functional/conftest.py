@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ def make_settings(database_url: str, prompt_cache: Path, **overrides: Any) -> Se
         "twilio_auth_token": SecretStr(AUTH_TOKEN),
         "menu": SHIPPED_MENU,
         "prompt_cache_dir": prompt_cache,
+        # Each app its own journal: an app adopts the journals it finds of stopped ones.
+        "journal_dir": prompt_cache.parent / f"journal-{uuid.uuid4().hex}",
         # Keypad-only unless a test brings the shared speech engine (tests/functional/
         # test_speech_calls.py): loading a Vosk model per app would cost seconds and 500 MB.
         "speech_enabled": False,

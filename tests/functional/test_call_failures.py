@@ -90,7 +90,9 @@ async def test_call_that_cannot_be_loaded_still_gets_valid_twiml(start_app: AppF
         finally:
             await engine.dispose()
         answer = await call.twiml(gather_of(first).attrib["action"], {"Digits": "2"})
-    assert verbs(answer) == ["Play", "Enqueue"]
+    # Nothing can route a call whose row is unreadable: an apology and a hang-up, never a bare
+    # <Enqueue> (no waitUrl, no action, no row in the line: no agent would ever get the caller).
+    assert verbs(answer) == ["Play", "Hangup"]
 
 
 async def test_webhook_for_an_unknown_call_gets_an_apology_not_a_500(
@@ -100,7 +102,7 @@ async def test_webhook_for_an_unknown_call_gets_an_apology_not_a_500(
     async with aiohttp.ClientSession() as session:
         call = await make_call(server, session)
         answer = await call.twiml("/twilio/gather?turn=3", {"Digits": "1"})
-    assert verbs(answer) == ["Play", "Enqueue"]
+    assert verbs(answer) == ["Play", "Hangup"]
 
 
 async def test_status_callback_that_cannot_be_recorded_is_not_a_500(

@@ -51,7 +51,8 @@ async def test_a_chat_runs_through_one_conversation_closed_with_the_chat(
     await _call(base)
     conversation = await _until(lambda: twilio.record.conversations)
     sid = conversation[0].sid
-    [participant] = twilio.record.participants_of(sid)
+    # The participant is added right after the Conversation is created: wait for it too.
+    [participant] = await _until(lambda: twilio.record.participants_of(sid))
     assert (participant.address, participant.proxy_address) == (CALLER, CALLED)
     [link] = await _until(lambda: twilio.record.messages_in(sid))
     assert f"{PUBLIC_URL}/chat/" in link.body and link.author == "voicedesk"

@@ -274,7 +274,16 @@
       addMessage(data.message);
     } else if (data.type === 'error') {
       showError(t('serverError', { error: data.error || '' }));
+      if (data.retry_after && data.client_id) resendLater(data.client_id, data.retry_after);
     }
+  }
+
+  // Over the rate limit the server takes nothing: the message stays pending and goes again.
+  function resendLater(clientId, seconds) {
+    setTimeout(function () {
+      var entry = pending.get(clientId);
+      if (entry) sendNow({ type: 'send', body: entry.body, client_id: clientId });
+    }, Math.max(1, Number(seconds) || 1) * 1000);
   }
 
   function showChat(next) {

@@ -298,6 +298,18 @@ def test_top_level_fallback_naming_unknown_node_is_refused() -> None:
     check_refused(data, None, "fallback", "unknown node 'operators'")
 
 
+def test_outage_naming_unknown_node_is_refused() -> None:
+    data = base()
+    data["outage"] = "operators"
+    check_refused(data, None, "outage", "unknown node 'operators'")
+
+
+def test_outage_naming_a_node_that_needs_the_database_is_refused() -> None:
+    data = base()
+    data["outage"] = data["start"]
+    check_refused(data, None, "outage", "must name a queue or transfer node")
+
+
 def test_empty_nodes_is_refused() -> None:
     data = base()
     data["nodes"] = {}

@@ -209,6 +209,12 @@ MALFORMED_INBOUND = {
     "media chunk negative": _edit("media", ("media", "chunk"), "-1"),
     "media timestamp fractional": _edit("media", ("media", "timestamp"), "740.5"),
     "media timestamp in other digits": _edit("media", ("media", "timestamp"), "٧٤٠"),
+    # Issue 10, finding 2: int() raised on these instead of the message being dropped.
+    "media chunk of 5,000 digits": _edit("media", ("media", "chunk"), "9" * 5000),
+    "media timestamp past 32 bits": _edit("media", ("media", "timestamp"), "9" * 20),
+    # Found by tests/fuzz: PostgreSQL cannot store NUL, and the stream's ids are recorded.
+    "media streamSid with NUL": _edit("media", ("streamSid",), "MZ\x00"),
+    "mark name with NUL": _edit("mark", ("mark", "name"), "\x00"),
     "media body missing": _edit("media", ("media",), ...),
     "dtmf of two keys": _edit("dtmf", ("dtmf", "digit"), "12"),
     "dtmf of a letter": _edit("dtmf", ("dtmf", "digit"), "A"),

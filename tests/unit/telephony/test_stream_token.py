@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from telephony.stream_token import StreamGrant, issue, verify
+from telephony.stream_token import StreamGrant, _signature, issue, verify
 
 SECRET = "0123456789abcdef0123456789abcdef"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -36,3 +36,10 @@ def test_a_tampered_turn_or_expiry_is_refused():
 def test_missing_and_malformed_tokens_are_refused():
     for token in (None, "", "garbage", "a.b.c", "a.b.c.d.e", f"{CALL}.x.y.z"):
         assert verify(SECRET, token, CALL, NOW) is None
+
+
+def test_a_genuinely_signed_turn_in_other_digits_is_refused_not_raised():
+    # Issue 10, finding 2: "²".isdigit() is true, and int("²") raised out of verify().
+    for turn, expires in (("²", "1795000000"), ("7", "9" * 5000), ("①", "1795000000")):
+        body = f"{CALL}.{turn}.{expires}"
+        assert verify(SECRET, f"{body}.{_signature(SECRET, body)}", CALL, NOW) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ivr import actions as act
 from telephony.simulator import check_twiml
-from telephony.twiml import WebhookUrls, apology, render
+from telephony.twiml import WebhookUrls, apology, hold, render
 
 URLS = WebhookUrls("https://ivr.example.com")
 
@@ -73,9 +73,19 @@ def test_hangup_after_goodbye_and_record_actions_are_skipped() -> None:
     assert names(xml) == ["Play", "Hangup"]
 
 
-def test_apology_enqueues_into_the_fallback_queue_or_hangs_up() -> None:
-    assert names(apology(["https://ivr.example.com/prompts/a.wav"], "general")) == [
+def test_apology_never_enqueues_where_no_agent_can_reach_the_caller() -> None:
+    assert names(apology(["https://ivr.example.com/prompts/a.wav"])) == ["Play", "Hangup"]
+    assert names(apology([])) == ["Hangup"]
+
+
+def test_outage_hold_plays_the_apology_then_hold_audio() -> None:
+    assert names(hold(["https://ivr.example.com/prompts/a.wav"], URLS.hold_audio(20))) == [
         "Play",
-        "Enqueue",
+        "Play",
     ]
-    assert names(apology([], None)) == ["Hangup"]
+
+
+def test_turnless_urls_leave_the_turn_out() -> None:
+    untracked = WebhookUrls("https://ivr.example.com", turns=False)
+    assert untracked.queue_wait(7) == "https://ivr.example.com/twilio/queue/wait"
+    assert URLS.queue_wait(7) == "https://ivr.example.com/twilio/queue/wait?turn=7"

@@ -80,3 +80,27 @@ def test_status_callback_without_status_is_dropped() -> None:
 @pytest.mark.parametrize(("query", "turn"), [({"turn": "3"}, 3), ({"turn": "x"}, None), ({}, None)])
 def test_turn_is_read_from_the_action_url(query: dict[str, str], turn: int | None) -> None:
     assert webhooks.turn_of(query) == turn
+
+
+# Issue 10, finding 2: str.isdigit() accepted these, then int() raised (a 500 on a signed webhook).
+NOT_DIGITS = ["²", "①", "9" * 5000, "١٢٣"]
+
+
+@pytest.mark.parametrize("raw", NOT_DIGITS)
+def test_a_turn_in_other_digits_is_no_turn(raw: str) -> None:
+    assert webhooks.turn_of({"turn": raw}) is None
+
+
+@pytest.mark.parametrize("raw", NOT_DIGITS)
+def test_a_status_with_other_digits_has_no_sequence_and_no_duration(raw: str) -> None:
+    form = payload("status_completed") | {"SequenceNumber": raw, "CallDuration": raw}
+    report = webhooks.status_report(form)
+    assert report is not None and report.sequence is None and report.duration_seconds == 0
+
+
+@pytest.mark.parametrize("raw", NOT_DIGITS)
+def test_queue_and_dial_times_in_other_digits_count_as_zero(raw: str) -> None:
+    assert webhooks.queue_time({"QueueTime": raw}) == 0
+    assert webhooks.queue_result({"QueueTime": raw}, AT).queue_seconds == 0
+    assert webhooks.transfer_ended({"DialCallDuration": raw}, AT).duration_seconds == 0
+    assert webhooks.agent_call_ended({"DialCallDuration": raw}, AT).duration_seconds == 0
