@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aiohttp.test_utils import TestServer
 from conftest import AppFactory, app_of
 from sqlalchemy import Connection, MetaData, select
 from test_call_webhooks import OPEN_HOURS, Clock
-from test_simulated_calls import call
+from test_simulated_calls import call, nodes_of
 
 from calls.menus import MenuRegistry
 from calls.service import CallService
@@ -135,4 +137,37 @@ async def test_every_call_path_scrubs_with_its_own_pinned_menu(start_app: AppFac
     await app_of(server)[MENUS].publish(source, OPEN_HOURS + timedelta(minutes=1))
     assert isinstance(app_of(server)[MENUS], MenuRegistry)
     await calls.report_status(sid, "completed", 3, 40, True)
+    assert await leaks_of(server) == []
+
+
+@pytest.fixture
+def queued_after_balance(tmp_path: Path) -> Path:
+    """The shipped menu, with the balance request followed by the agents' queue.
+
+    The shipped menu hangs up after the balance request, so its account number never meets the
+    queue, the callback and chat offers, or a chat's context: here it does.
+    """
+    source = read_menu_source(SHIPPED_MENU)
+    source["nodes"]["balance_result"]["next"] = "agents"
+    path = tmp_path / "queued_after_balance.yaml"
+    path.write_text(yaml.safe_dump(source, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("offer", "table"),
+    [
+        pytest.param("1,1", "callbacks", id="callback-keeping-the-place"),
+        pytest.param("2", "chat_sessions", id="chat-with-the-call-context"),
+        pytest.param("-", "queue_members", id="hang-up-in-the-queue"),
+    ],
+)
+async def test_no_account_number_in_clear_after_the_queue_and_its_offers(
+    start_app: AppFactory, queued_after_balance: Path, offer: str, table: str
+) -> None:
+    server = await start_app(clock=Clock(OPEN_HOURS), menu=queued_after_balance)
+    transcript = await call(server, ["2", f"{SECRET}#", *offer.split(",")], queue_seconds=90)
+    assert transcript.final_status == "completed"
+    rows = await app_of(server)[STORE].database.read(_every_text)
+    assert any(name == table for name, _ in rows), (table, await nodes_of(server, transcript))
     assert await leaks_of(server) == []
