@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Final
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 LOG_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 QUIET_LOGGERS: Final = ("apscheduler", "apscheduler.executors.default", "apscheduler.scheduler")
@@ -60,6 +62,24 @@ class EscapingFormatter(logging.Formatter):
         return text
 
 
+class MalformedRequestFilter(logging.Filter):
+    """aiohttp's refusal of a malformed request (a 9 KB request line, a broken header) → one line.
+
+    aiohttp answers such a request 400 itself and logs it at ERROR with a traceback, before any
+    handler or signature check runs: anyone could fill the log with tracebacks. The client's
+    mistake is worth one WARNING line, not a traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite a record of a refused malformed request; pass every other record."""
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg, record.args = "refused a malformed request: %s", (_message_of(error),)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def configure(level: str) -> None:
     """Log to stderr at ``level`` through :class:`EscapingFormatter`; APScheduler at WARNING.
 
@@ -69,6 +89,7 @@ def configure(level: str) -> None:
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(EscapingFormatter(LOG_FORMAT))
+    handler.addFilter(MalformedRequestFilter())
     logging.basicConfig(level=level.upper(), handlers=[handler])
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

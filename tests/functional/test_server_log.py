@@ -110,3 +110,14 @@ async def test_the_callback_timer_s_ticks_are_not_logged(served: Served) -> None
     await asyncio.sleep(3.5)  # three and more one-second ticks of the callback timer
     chatter = [line for line in served.lines if "apscheduler" in line and " INFO " in line]
     assert chatter == []
+
+
+async def test_a_malformed_request_is_one_warning_line_not_a_traceback(served: Served) -> None:
+    # aiohttp refuses a request line over 8 KB itself (400), before any signature check.
+    url = served.url + "/twilio/voice?x=" + "x" * 9000
+    async with aiohttp.ClientSession() as http, http.post(url) as response:
+        assert response.status == 400
+    await asyncio.sleep(0.2)
+    refused = [line for line in served.lines if "refused a malformed request" in line]
+    assert len(refused) == 1 and " WARNING " in refused[0], served.lines[-5:]
+    assert not [line for line in served.lines if line.startswith("Traceback")]

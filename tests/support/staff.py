@@ -59,17 +59,24 @@ async def staff(server: TestServer, at: datetime = OPEN_HOURS) -> Staff:
     }
     chats, links = [], []
     for phone in CUSTOMERS:
-        request = ChatRequest(
-            phone=phone,
-            from_number="+8215881234",
-            queue=QUEUE,
-            node="main",
-            language="ko",
-            waiting_since=at,
-            requested_at=at,
-            send_link=False,
-        )
-        opened = await store.database.write(chat_sessions.open_from_call, request, None)
-        chats.append(opened.id)
-        links.append(app[CHATS].link_token(opened.id, phone))
+        chat_id, link = await open_chat(server, phone, at)
+        chats.append(chat_id)
+        links.append(link)
     return Staff(keys, agent.id, tuple(chats), tuple(links))
+
+
+async def open_chat(server: TestServer, phone: str, at: datetime = OPEN_HOURS) -> tuple[int, str]:
+    """The customer's open chat waiting in :data:`QUEUE` (a new one if they have none): id, link."""
+    app = app_of(server)
+    request = ChatRequest(
+        phone=phone,
+        from_number="+8215881234",
+        queue=QUEUE,
+        node="main",
+        language="ko",
+        waiting_since=at,
+        requested_at=at,
+        send_link=False,
+    )
+    opened = await app[STORE].database.write(chat_sessions.open_from_call, request, None)
+    return opened.id, app[CHATS].link_token(opened.id, phone)
