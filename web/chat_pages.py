@@ -54,6 +54,9 @@ SEEN_EVERY: Final = 10.0
 WS_TRY_AGAIN: Final = 1013
 """Websocket close code "try again later": the page reconnects and resumes."""
 SEND_FAILED: Final = "not done: please try again"
+# A customer's message the database could not take is sent again by the page after this long:
+# the API's Retry-After, short against an outage of seconds, long against a restart's load.
+DATABASE_RETRY_SECONDS: Final = 5
 """What a page is told when an action failed on our side (the log has the details)."""
 STATIC_FILES: Final = frozenset(
     {"chat.html", "chat.js", "chat.css", "agent.html", "agent.js", "common.js"}
@@ -137,7 +140,16 @@ async def customer_socket(request: web.Request) -> web.StreamResponse:
                     await ws.send_json({"type": "error", "error": str(err)})
                 except HistoryUnavailableError as err:
                     log.warning("chat %d: a customer's message not taken: %s", opened.id, err)
-                    await ws.send_json({"type": "error", "error": SEND_FAILED})
+                    # Not taken, so nothing is lost: the page keeps it and sends it again
+                    # (its client_id makes a second arrival a no-op) until the database is back.
+                    await ws.send_json(
+                        {
+                            "type": "error",
+                            "error": SEND_FAILED,
+                            "retry_after": DATABASE_RETRY_SECONDS,
+                            "client_id": client_id_of(data),
+                        }
+                    )
                 except Exception:  # last line of defence: the page keeps its socket
                     log.exception("chat %d: a customer's message failed", opened.id)
                     await ws.send_json({"type": "error", "error": SEND_FAILED})

@@ -30,6 +30,7 @@ from twilio_style import TwilioStyleCall
 
 from history.journal import Journal
 from history.migrate import upgrade
+from tests.support.chats import open_chat
 from tests.support.servers import PostgresServer
 from web.app import create_app
 from web.keys import JOURNAL, REPLAYER, STORE
@@ -282,3 +283,52 @@ async def test_a_journal_left_by_a_stopped_instance_is_replayed_by_the_next(
 
 async def _never_called(entry: Any) -> None:
     raise AssertionError("the dead instance never writes")
+
+
+async def test_a_customer_chat_message_not_taken_is_sent_again_by_the_page(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    path = tmp_path / "voicedesk.db"
+    server = await _serve(f"sqlite+aiosqlite:///{path}", prompt_cache)
+    chat = await open_chat(app_of(server))
+    socket_url = server.make_url(f"/chat/{chat.token}/ws")
+    try:
+        async with _sqlite_locker(path) as (begin, end), aiohttp.ClientSession() as http:
+            async with http.ws_connect(socket_url) as ws:
+                await ws.send_json({"type": "hello", "after": 0})
+                await begin()
+                await ws.send_json({"type": "send", "body": "안녕하세요", "client_id": "c1"})
+                refused = await _refusal(ws)
+            # Not taken, and the page was told so: it keeps the message and sends it again
+            # (after retry_after, or when it reconnects after a 1013 close, as chat.js does).
+            assert refused in ({"retry_after": 5, "client_id": "c1"}, {"closed": 1013})
+            await end()
+            async with http.ws_connect(socket_url) as ws:
+                await ws.send_json({"type": "hello", "after": 0})
+                await ws.send_json({"type": "send", "body": "안녕하세요", "client_id": "c1"})
+                await ws.send_json({"type": "send", "body": "안녕하세요", "client_id": "c1"})
+                taken = await _next_message(ws)
+        assert taken["body"] == "안녕하세요"
+        bodies = "SELECT count(*) FROM chat_messages WHERE client_id = 'c1'"
+        assert await _scalar(server, bodies) == 1
+    finally:
+        await server.close()
+
+
+async def _refusal(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    async with asyncio.timeout(30):
+        async for message in ws:
+            if message.type != aiohttp.WSMsgType.TEXT:
+                break
+            data = message.json()
+            if data["type"] == "error":
+                return {"retry_after": data.get("retry_after"), "client_id": data.get("client_id")}
+    return {"closed": ws.close_code}
+
+
+async def _next_message(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    async with asyncio.timeout(30):
+        while True:
+            data = await ws.receive_json()
+            if data["type"] == "message":
+                return dict(data["message"])
