@@ -18,7 +18,7 @@ from tests.support.servers import PostgresServer, RedisServer
 
 # The suite starts its own throwaway PostgreSQL and Redis servers (tests/support/servers.py).
 # These point it at servers of your own instead: a superuser DSN (e.g.
-# postgresql://postgres@127.0.0.1:5432/postgres) and a redis:// URL. A suite that cannot start
+# postgresql://postgres@db.example/postgres) and a redis:// URL. A suite that cannot start
 # or reach PostgreSQL fails rather than silently testing one database only.
 POSTGRES_DSN_OVERRIDE: Final = os.environ.get("VOICEDESK_TEST_POSTGRES_DSN")
 REDIS_URL_OVERRIDE: Final = os.environ.get("VOICEDESK_TEST_REDIS_URL")

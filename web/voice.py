@@ -89,11 +89,7 @@ class VoiceRenderer:
         self, menu: Menu, actions: Sequence[act.Action], stream: StreamAdmission | None = None
     ) -> str:
         """TwiML for one turn; prompts not yet synthesized are rendered first (off the loop)."""
-        keys: dict[act.Prompt, str] = {}
-        for action in actions:
-            if isinstance(action, act.Prompt) and action not in keys:
-                keys[action] = await self._synthesizer.render(action.text, action.language)
-        return twiml.render(actions, self._urls, lambda p: self.prompt_url(keys[p]), stream)
+        return await self._render(actions, self._urls, stream)
 
     def admit(self, call_sid: str, listen: act.Listen, *, streaming: bool) -> AdmissionDecision:
         """Decide whether a speech wait is served by a media stream or by the keypad."""
@@ -129,11 +125,16 @@ class VoiceRenderer:
         Webhook URLs carry no turn (the stored state is another), and a speech wait is asked on
         the keypad: a media stream's session needs the database.
         """
+        return await self._render(actions, self._untracked, None)
+
+    async def _render(
+        self, actions: Sequence[act.Action], urls: WebhookUrls, stream: StreamAdmission | None
+    ) -> str:
         keys: dict[act.Prompt, str] = {}
         for action in actions:
             if isinstance(action, act.Prompt) and action not in keys:
                 keys[action] = await self._synthesizer.render(action.text, action.language)
-        return twiml.render(actions, self._untracked, lambda p: self.prompt_url(keys[p]))
+        return twiml.render(actions, urls, lambda p: self.prompt_url(keys[p]), stream)
 
     async def outage_hold(self, menu: Menu) -> str:
         """A queue's wait document while the database is down: apology, then hold audio."""

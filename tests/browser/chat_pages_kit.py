@@ -5,33 +5,35 @@ directories have no ``__init__.py``, so the top-level name ``conftest`` means wh
 directory's conftest pytest loaded last (``pytest tests/browser tests/functional`` loads the
 functional one after this one), and a test module cannot rely on it.
 
-The functional suite's settings and ``start_app`` are copied here, not imported from
-``tests/functional/conftest.py``, for the same reason: that module is reachable only under
-that ambiguous name, and loading it under another one would register its fixtures twice.
+The settings are ``tests.support.running_app``'s, as the functional suite's are; its
+``start_app`` is copied here, not imported from ``tests/functional/conftest.py``, for the same
+reason: that module is reachable only under that ambiguous name, and loading it under another
+one would register its fixtures twice.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import ConsoleMessage, Page
-from pydantic import SecretStr
 
-from config.settings import SHIPPED_MENU, Settings
+from config.settings import SHIPPED_MENU
+from tests.support.running_app import (  # noqa: F401 - names the tests import from here
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    PUBLIC_URL,
+    settings_for,
+)
 
 # The same account, token and public URL as the functional tests (tests/functional/conftest.py).
-AUTH_TOKEN: Final = "test-auth-token-0123456789abcdef"
-ACCOUNT_SID: Final = "AC" + "1" * 32
-PUBLIC_URL: Final = "https://ivr.voicedesk.test"
 
 CHROMIUM: Final = os.environ.get("VOICEDESK_TEST_CHROMIUM", "/usr/bin/chromium")
 """Debian's Chromium (``apt-get install chromium``): never a browser build Playwright downloads."""
@@ -53,20 +55,7 @@ EXPECTED_CONSOLE: Final = (re.compile(r"WebSocket connection to .* failed"),)
 AppFactory = Callable[..., Awaitable[TestServer]]
 
 
-def make_settings(database_url: str, prompt_cache: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "public_url": PUBLIC_URL,
-        "twilio_account_sid": ACCOUNT_SID,
-        "twilio_auth_token": SecretStr(AUTH_TOKEN),
-        "menu": SHIPPED_MENU,
-        "prompt_cache_dir": prompt_cache,
-        # Each app its own journal: an app adopts the journals it finds of stopped ones.
-        "journal_dir": prompt_cache.parent / f"journal-{uuid.uuid4().hex}",
-        "speech_enabled": False,  # keypad only: no Vosk model to load
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+make_settings = settings_for
 
 
 def app_of(server: TestServer) -> web.Application:
